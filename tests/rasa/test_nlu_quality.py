@@ -1,0 +1,46 @@
+"""Quality gate: the trained model on the held-out test set (never trained on).
+
+Goal macro-F1 >= 0.92 (measured by benchmarks/nlu_eval.py); this gate at 0.85 keeps it from sliding back.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import nlu_eval
+from tests.support.stack import skip_or_fail
+from tools import stack
+
+pytestmark = pytest.mark.slow
+
+GATE_MACRO_F1 = 0.85
+
+
+@pytest.fixture(scope="module")
+def report() -> nlu_eval.Report:
+    model = stack.latest_model()
+    if model is None:
+        skip_or_fail("no trained model (run `make train`)")
+    return nlu_eval.evaluate(model)
+
+
+def test_macro_f1_stays_above_the_gate(report: nlu_eval.Report) -> None:
+    assert report.n >= 26 * 8
+    assert report.macro_f1 >= GATE_MACRO_F1, nlu_eval.print_report(report)
+
+
+def test_every_intent_is_recognised_at_least_half_the_time(report: nlu_eval.Report) -> None:
+    weak = {name: m["recall"] for name, m in report.per_intent.items() if m["recall"] < 0.5}
+    assert not weak, f"intents the model mostly misses: {weak}"
+
+
+def test_testset_is_not_in_the_training_data() -> None:
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    importer = TrainingDataImporter.load_from_config(
+        str(stack.ROOT / "config.yml"), str(stack.ROOT / "domain.yml"), [str(stack.ROOT / "data")]
+    )
+    trained = {ex.get("text").strip().lower() for ex in importer.get_nlu_data().intent_examples}
+    tested = [text.strip().lower() for text, _ in nlu_eval.load_testset(stack.ROOT / "tests/nlu/testset.yml")]
+    leaked = [t for t in tested if t in trained]
+    assert not leaked, f"test messages also in the training data: {leaked}"
