@@ -67,7 +67,7 @@ shell: install train secrets ## Talk to the bot in the terminal (rasa shell; sta
 
 validate: install spacy secrets ## rasa data validate --fail-on-warnings + contact directory / routing checks
 	$(WITH_SECRETS) $(RASA) data validate --fail-on-warnings
-	$(RASA_PY) -m actions.directory --report
+	$(RASA_PY) tools/check_data.py
 
 test: install train secrets ## All tests: actions, NLU gate, rasa data validate, rasa test, web app, browser
 	$(RASA_PY) -m pytest tests/actions tests/rasa -q -p no:cacheprovider

@@ -1,0 +1,50 @@
+"""Actions that hand out the responsible office: contact card and (for now) human handoff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import clock
+from actions.replies import knowledge, send_card
+from actions.texts import HANDOFF, TOPIC_TITLES, addressee
+
+
+class ActionContactCard(Action):
+    """Contact card of the current topic's office (default: business_development)."""
+
+    def name(self) -> str:
+        return "action_contact_card"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        data = knowledge()
+        found = data.routing.route("contact_request", tracker.slots)
+        unit = data.directory.get(found.primary)
+        if found.topic:
+            lead = f"Für „{TOPIC_TITLES[found.topic]}“ ist zuständig: {unit.name}."
+        else:
+            lead = f"Ihre erste Anlaufstelle ist: {unit.name}."
+        send_card(dispatcher, found.topic or "contact_request", unit, clock.now(), lead)
+        return [SlotSet("misunderstandings", 0)]
+
+
+class ActionHumanHandoff(Action):
+    """Names the person-staffed office for the current topic and sends its card."""
+
+    def name(self) -> str:
+        return "action_human_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        data = knowledge()
+        found = data.routing.route("human_handoff", tracker.slots)
+        unit = data.directory.get(found.primary)
+        lead = HANDOFF.format(addressee=addressee(unit.id, unit.name))
+        send_card(dispatcher, found.topic or "human_handoff", unit, clock.now(), lead)
+        return [SlotSet("misunderstandings", 0)]

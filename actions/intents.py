@@ -1,0 +1,60 @@
+"""Intent and entity names the actions know about (binding names from docs/intents.md)."""
+
+from __future__ import annotations
+
+#: Topical intents: each one gets an answer from data/answers.yml and a routed contact card.
+TOPICAL_INTENTS: tuple[str, ...] = (
+    "short_time_work_eligibility",
+    "short_time_work_application",
+    "short_time_work_allowance",
+    "emergency_aid",
+    "loans_liquidity",
+    "tax_relief",
+    "business_operations_rules",
+    "appointment_booking",
+    "business_registration",
+    "e_invoicing",
+    "online_services",
+    "digitalization_funding",
+    "startup_support",
+    "networks_events",
+    "data_protection",
+    "smart_city",
+)
+
+#: Intents without a topic of their own: routed by the slot ``current_topic``.
+TOPIC_DEPENDENT_INTENTS: tuple[str, ...] = ("contact_request", "human_handoff")
+
+CONVERSATION_INTENTS: tuple[str, ...] = (
+    *TOPIC_DEPENDENT_INTENTS,
+    "inform",
+    "greet",
+    "goodbye",
+    "affirm",
+    "deny",
+    "thank",
+    "bot_challenge",
+    "out_of_scope",
+)
+
+ALL_INTENTS: frozenset[str] = frozenset(TOPICAL_INTENTS + CONVERSATION_INTENTS)
+
+#: Normalised values of the ``industry`` entity.
+INDUSTRIES: tuple[str, ...] = (
+    "handwerk",
+    "gastronomie",
+    "einzelhandel",
+    "dienstleistung",
+    "industrie",
+    "kultur_veranstaltung",
+    "it_digital",
+    "freie_berufe",
+    "hotellerie",
+    "gesundheit",
+    "logistik",
+)
+
+
+def is_topical(intent: str | None) -> bool:
+    """True for the 16 topical intents."""
+    return intent in TOPICAL_INTENTS
