@@ -1,0 +1,129 @@
+"""socket.io channel, protocol-compatible with Rasa's socket.io channel (docs/web-contract.md).
+
+client → ``session_request`` {session_id|null}; server → ``session_confirm`` <session_id> and joins the socket
+to the room named by the session id (every tab of a session gets the bot's messages).
+client → ``user_uttered`` {message, session_id, metadata|customData}; server → ``bot_typing`` {typing},
+``bot_uttered`` per bot message. Refused messages come back as ``bot_uttered`` with ``error``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from bot.gateway import GatewayError, valid_session_id
+from bot.keys import CONFIG, GATEWAY
+from bot.models import new_id, utcnow
+from bot.origins import origin_allowed
+from bot.settings import Settings
+from bot.store import iso
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR = ("Entschuldigung, bei uns ist ein Fehler aufgetreten. Bitte versuchen Sie es später noch einmal "
+                  "oder wenden Sie sich direkt an die Wirtschaftsförderung.")
+
+
+def create_server(config: Settings) -> socketio.AsyncServer:
+    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        request = environ.get("aiohttp.request")
+        ok = origin_allowed(origin, request.host if request is not None else None, config.allowed_origins)
+        if not ok:
+            log.info("Refused a socket.io connection from a foreign origin")
+        return ok
+
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=allowed,
+        cors_credentials=False,
+        max_http_buffer_size=config.client_max_size,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def attach(sio: socketio.AsyncServer, app: web.Application) -> None:
+    """Register the engine.io endpoint as named routes and the socket.io event handlers."""
+    path = "/socket.io/"
+    app.router.add_get(path, sio.handle_request, name="socketio")
+    app.router.add_post(path, sio.handle_request, name="socketio_post")
+    app.router.add_route("OPTIONS", path, sio.handle_request, name="socketio_options")
+
+    def address(environ: dict[str, Any]) -> str:
+        request: web.Request | None = environ.get("aiohttp.request")
+        if request is None:
+            return "-"
+        if app[CONFIG].trust_proxy:
+            hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+            if hops:
+                return hops[-1]
+        return request.remote or "-"
+
+    @sio.event
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        await sio.save_session(sid, {"address": address(environ), "session_id": None})
+
+    async def confirm(sid: str, session_id: str) -> None:
+        async with sio.session(sid) as session:
+            session["session_id"] = session_id
+        await sio.enter_room(sid, session_id)
+        await sio.emit("session_confirm", session_id, to=sid)
+
+    @sio.event
+    async def session_request(sid: str, data: Any = None) -> None:
+        requested = data.get("session_id") if isinstance(data, dict) else data
+        session_id = requested if valid_session_id(requested) else uuid.uuid4().hex
+        await confirm(sid, session_id)
+
+    @sio.event
+    async def user_uttered(sid: str, data: Any = None) -> None:
+        if not isinstance(data, dict):
+            await refuse(sid, GatewayError(400, "invalid_request", "Die Nachricht ist ungültig."))
+            return
+        session = await sio.get_session(sid)
+        session_id = data.get("session_id")
+        if not valid_session_id(session_id):
+            session_id = session.get("session_id")
+        if not session_id:
+            session_id = uuid.uuid4().hex
+            await confirm(sid, session_id)
+        elif session_id != session.get("session_id"):
+            await confirm(sid, session_id)
+        metadata = data.get("metadata")
+        if not isinstance(metadata, dict):
+            metadata = data.get("customData")
+        gateway = app[GATEWAY]
+        try:
+            text = gateway.check_text(data.get("message"))
+            gateway.check_rate(session_id, session.get("address"))
+        except GatewayError as exc:
+            await refuse(sid, exc)
+            return
+        await sio.emit("bot_typing", {"typing": True}, room=session_id)
+        try:
+            reply = await gateway.answer(session_id, text, metadata)
+        except Exception:
+            log.exception("A message could not be answered")
+            await refuse(sid, GatewayError(500, "internal_error", INTERNAL_ERROR))
+        else:
+            for message in reply.messages:
+                await sio.emit("bot_uttered", message.socket(), room=session_id)
+        finally:
+            await sio.emit("bot_typing", {"typing": False}, room=session_id)
+
+    async def refuse(sid: str, exc: GatewayError) -> None:
+        await sio.emit("bot_uttered", {"text": exc.message, "error": exc.code, "message_id": new_id(),
+                                       "timestamp": iso(utcnow())}, to=sid)
+
+
+async def shutdown(sio: socketio.AsyncServer) -> None:
+    """Close all client connections and stop socket.io's background tasks."""
+    try:
+        await sio.eio.disconnect()
+    except Exception:  # noqa: BLE001 - best effort at shutdown
+        log.debug("socket.io clients could not be closed cleanly", exc_info=True)
+    await sio.shutdown()

@@ -1,0 +1,196 @@
+"""Settings of the web app, read once from environment variables and validated at start-up.
+
+``Settings.from_env()`` collects every problem and raises one :class:`SettingsError` that names them all;
+``Settings.for_tests(tmp_path, ...)`` builds a configuration for the tests (SQLite in ``tmp_path``, no
+retention loop, fixed secrets).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONTACTS_FILE = ROOT / "data" / "contacts.yml"
+
+
+class SettingsError(ValueError):
+    """One or more environment variables are missing or invalid (the message lists all of them)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Invalid configuration of the Krisenlotse web app:\n" + "\n".join(
+            f"  - {problem}" for problem in problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the web app needs to know; see docs/web-contract.md for the variables."""
+
+    rasa_token: str
+    secret_key: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    rasa_url: str = "http://127.0.0.1:5005"
+    actions_url: str = "http://127.0.0.1:5055"
+    rasa_timeout: float = 10.0
+    database_url: str = "sqlite+aiosqlite:///var/krisenlotse.db"
+    rasa_tracker_db: str | None = "sqlite:///var/rasa-tracker.db"
+    allowed_origins: tuple[str, ...] = ()
+    retention_days: int = 90
+    max_message_chars: int = 1000
+    # Not in the contract's table, with defaults that fit one city; documented in the README.
+    session_rate_per_minute: int = 20
+    address_rate_per_minute: int = 120
+    trust_proxy: bool = False
+    client_max_size: int = 64 * 1024
+    contacts_file: Path = DEFAULT_CONTACTS_FILE
+    purge_interval: float | None = 3600.0
+    # How long the gateway waits for Rasa's tracker when it looks up intent and confidence.
+    tracker_timeout: float = 5.0
+    readiness_timeout: float = 3.0
+    templates_dir: Path = ROOT / "bot" / "templates"
+    static_dir: Path = ROOT / "bot" / "static"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the environment; raises SettingsError naming every bad variable."""
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+
+        def get(name: str, default: str | None = None) -> str | None:
+            value = env.get(name)
+            return default if value is None or value.strip() == "" else value.strip()
+
+        def parse(name: str, default: Any, convert: Callable[[str], Any], check: Callable[[Any], bool],
+                  expected: str) -> Any:
+            raw = get(name)
+            if raw is None:
+                return default
+            try:
+                value = convert(raw)
+            except ValueError:
+                problems.append(f"{name}={raw!r} is not valid: expected {expected}")
+                return default
+            if not check(value):
+                problems.append(f"{name}={raw!r} is not valid: expected {expected}")
+                return default
+            return value
+
+        rasa_token = get("KRISENLOTSE_RASA_TOKEN")
+        secret_key = get("KRISENLOTSE_SECRET_KEY")
+        for name, value in (("KRISENLOTSE_RASA_TOKEN", rasa_token), ("KRISENLOTSE_SECRET_KEY", secret_key)):
+            if not value:
+                problems.append(f"{name} is required (it is generated into var/secrets.env by `make secrets`; "
+                                "export it, e.g. `set -a; . var/secrets.env; set +a`)")
+            elif len(value) < 16:
+                problems.append(f"{name} is too short (at least 16 characters; use `make secrets`)")
+
+        port = parse("KRISENLOTSE_PORT", 8080, int, lambda v: 1 <= v <= 65535, "a port number 1-65535")
+        rasa_url = get("KRISENLOTSE_RASA_URL", "http://127.0.0.1:5005")
+        actions_url = get("KRISENLOTSE_ACTIONS_URL", "http://127.0.0.1:5055")
+        for name, url in (("KRISENLOTSE_RASA_URL", rasa_url), ("KRISENLOTSE_ACTIONS_URL", actions_url)):
+            if not _is_http_url(url):
+                problems.append(f"{name}={url!r} is not valid: expected an http:// or https:// URL")
+        timeout = parse("KRISENLOTSE_RASA_TIMEOUT", 10.0, float, lambda v: 0 < v <= 55,
+                        "seconds between 0 and 55 (below Rasa's 60 s lock lifetime)")
+        database_url = get("DATABASE_URL", "sqlite+aiosqlite:///var/krisenlotse.db")
+        if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            problems.append(f"DATABASE_URL={_hide_password(database_url)!r} is not supported: expected "
+                            "sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
+        tracker_db = get("KRISENLOTSE_RASA_TRACKER_DB", "sqlite:///var/rasa-tracker.db")
+        if tracker_db.lower() in {"none", "off", "-"}:
+            tracker_db = None
+        elif not tracker_db.startswith(("sqlite:", "postgresql:", "postgresql+", "sqlite+")):
+            problems.append(f"KRISENLOTSE_RASA_TRACKER_DB={_hide_password(tracker_db)!r} is not supported: "
+                            "expected sqlite:///path or postgresql://user@host/db (or 'none')")
+        origins: list[str] = []
+        for origin in (get("KRISENLOTSE_ALLOWED_ORIGINS", "") or "").split(","):
+            origin = origin.strip().rstrip("/")
+            if not origin:
+                continue
+            if not _is_origin_pattern(origin):
+                problems.append(f"KRISENLOTSE_ALLOWED_ORIGINS entry {origin!r} is not valid: expected "
+                                "scheme://host[:port] or scheme://host:* (any port)")
+            else:
+                origins.append(origin.lower())
+        retention = parse("KRISENLOTSE_RETENTION_DAYS", 90, int, lambda v: 1 <= v <= 3650, "days between 1 and 3650")
+        max_chars = parse("KRISENLOTSE_MAX_MESSAGE_CHARS", 1000, int, lambda v: 1 <= v <= 10000,
+                          "a number of characters between 1 and 10000")
+        session_rate = parse("KRISENLOTSE_RATE_LIMIT_SESSION", 20, int, lambda v: v >= 1,
+                             "messages per minute (>= 1)")
+        address_rate = parse("KRISENLOTSE_RATE_LIMIT_ADDRESS", 120, int, lambda v: v >= 1,
+                             "messages per minute (>= 1)")
+        trust_proxy = parse("KRISENLOTSE_TRUST_PROXY", False, _parse_bool, lambda v: True, "1/0, true/false")
+        host = get("KRISENLOTSE_HOST", "127.0.0.1")
+        contacts = Path(get("KRISENLOTSE_CONTACTS_FILE", str(DEFAULT_CONTACTS_FILE)))
+        if problems:
+            raise SettingsError(problems)
+        return cls(
+            rasa_token=rasa_token, secret_key=secret_key, host=host, port=port,
+            rasa_url=rasa_url.rstrip("/"), actions_url=actions_url.rstrip("/"), rasa_timeout=timeout,
+            database_url=database_url, rasa_tracker_db=tracker_db, allowed_origins=tuple(origins),
+            retention_days=retention, max_message_chars=max_chars, session_rate_per_minute=session_rate,
+            address_rate_per_minute=address_rate, trust_proxy=trust_proxy, contacts_file=contacts,
+        )
+
+    @classmethod
+    def for_tests(cls, tmp_path: Path, **overrides: Any) -> Settings:
+        """A configuration for tests: SQLite and tracker DB in ``tmp_path``, no hourly purge loop."""
+        values: dict[str, Any] = {
+            "rasa_token": "test-rasa-token-0123456789",
+            "secret_key": "test-secret-key-0123456789",
+            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'krisenlotse.db'}",
+            "rasa_tracker_db": f"sqlite:///{tmp_path / 'rasa-tracker.db'}",
+            "rasa_timeout": 5.0,
+            "purge_interval": None,
+            "readiness_timeout": 1.0,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def safe_summary(self) -> str:
+        """One log line describing the configuration, without secrets."""
+        return (f"Rasa {self.rasa_url} (time-out {self.rasa_timeout:g} s), actions {self.actions_url}, "
+                f"database {_hide_password(self.database_url)}, retention {self.retention_days} days, "
+                f"origins {', '.join(self.allowed_origins) or 'own + http://127.0.0.1:* + http://localhost:*'}")
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in {"http", "https"} and bool(parts.hostname)
+
+
+def _is_origin_pattern(origin: str) -> bool:
+    parts = urlsplit(origin.replace(":*", ":1", 1) if origin.endswith(":*") else origin)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return False
+    return (parts.scheme in {"http", "https"} and bool(parts.hostname) and parts.path in {"", "/"}
+            and not parts.query and not parts.fragment and "@" not in parts.netloc)
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url

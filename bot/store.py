@@ -1,0 +1,198 @@
+"""The transcript store: conversations, messages and feedback (SQLAlchemy 2 async).
+
+Nothing is written for a session before its consent: every write except :meth:`Store.give_consent` needs a
+conversation row with ``consent_at`` set, and silently does nothing otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.models import Conversation, Feedback, Message, new_id, utcnow
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back; everything is stored in UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and a trailing Z."""
+    return as_utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class NewMessage:
+    """A message about to be stored (the gateway creates these for every message, stored or not)."""
+
+    sender: str
+    text: str | None = None
+    buttons: list[dict[str, Any]] | None = None
+    custom: dict[str, Any] | None = None
+    delivered: bool = True
+    id: str = field(default_factory=new_id)
+    created: datetime = field(default_factory=utcnow)
+
+
+class Store:
+    """Data access for the transcript tables."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def give_consent(self, session_id: str, page_url: str | None = None,
+                           page_language: str | None = None) -> None:
+        """Record consent (idempotent: the first consent time is kept; page details are updated)."""
+        now = utcnow()
+        for attempt in range(2):
+            try:
+                async with self.sessions.begin() as db:
+                    conv = await db.get(Conversation, session_id)
+                    if conv is None:
+                        db.add(Conversation(session_id=session_id, created=now, consent_at=now,
+                                            page_url=page_url, page_language=page_language, last_activity=now))
+                    else:
+                        conv.consent_at = conv.consent_at or now
+                        conv.page_url = page_url or conv.page_url
+                        conv.page_language = page_language or conv.page_language
+                        conv.last_activity = now
+                return
+            except IntegrityError:  # a parallel request created the row first: update it instead
+                if attempt:
+                    raise
+
+    async def has_consent(self, session_id: str) -> bool:
+        async with self.sessions() as db:
+            consent = await db.scalar(
+                select(Conversation.consent_at).where(Conversation.session_id == session_id))
+            return consent is not None
+
+    async def exists(self, session_id: str) -> bool:
+        async with self.sessions() as db:
+            return await db.scalar(
+                select(func.count()).select_from(Conversation).where(Conversation.session_id == session_id)) > 0
+
+    async def add_messages(self, session_id: str, messages: Sequence[NewMessage],
+                           page_url: str | None = None, page_language: str | None = None,
+                           delivered: str | None = None, consent: bool = False) -> bool:
+        """Store ``messages`` if the session has consented; returns whether anything was stored.
+
+        ``delivered``: id of an earlier user message to mark as delivered in the same transaction.
+        ``consent``: the messages come with the user's consent (recorded first, in the same transaction).
+        """
+        if consent and not await self.has_consent(session_id):
+            await self.give_consent(session_id, page_url, page_language)
+        async with self.sessions.begin() as db:
+            conv = await db.get(Conversation, session_id)
+            if conv is None or conv.consent_at is None:
+                return False
+            if delivered:
+                await db.execute(update(Message).where(Message.id == delivered).values(delivered=True))
+            for msg in messages:
+                db.add(Message(id=msg.id, conversation=session_id, sender=msg.sender, text=msg.text,
+                               buttons=msg.buttons, custom=msg.custom, delivered=msg.delivered,
+                               created=msg.created))
+            conv.last_activity = max([as_utc(conv.last_activity), *(m.created for m in messages)])
+            if page_url:
+                conv.page_url = page_url
+            if page_language:
+                conv.page_language = page_language
+        return True
+
+    async def mark_delivered(self, message_id: str) -> None:
+        async with self.sessions.begin() as db:
+            await db.execute(update(Message).where(Message.id == message_id).values(delivered=True))
+
+    async def set_intent(self, message_id: str, intent: str | None, confidence: float | None,
+                         ranking: list[dict[str, Any]] | None) -> bool:
+        async with self.sessions.begin() as db:
+            result = await db.execute(update(Message).where(Message.id == message_id).values(
+                intent=intent, confidence=confidence, intent_ranking=ranking))
+            return result.rowcount > 0
+
+    async def message(self, message_id: str) -> Message | None:
+        async with self.sessions() as db:
+            return await db.get(Message, message_id)
+
+    async def history(self, session_id: str) -> list[dict[str, Any]] | None:
+        """The consented conversation's messages in order, with feedback; None if unknown."""
+        async with self.sessions() as db:
+            conv = await db.get(Conversation, session_id)
+            if conv is None or conv.consent_at is None:
+                return None
+            rows = await db.execute(
+                select(Message, Feedback.rating)
+                .outerjoin(Feedback, Feedback.message == Message.id)
+                .where(Message.conversation == session_id)
+                .order_by(Message.created, Message.id))
+            return [
+                {"id": msg.id, "sender": msg.sender, "text": msg.text, "buttons": msg.buttons,
+                 "custom": msg.custom, "timestamp": iso(msg.created), "feedback": rating,
+                 "delivered": msg.delivered}
+                for msg, rating in rows
+            ]
+
+    async def save_feedback(self, session_id: str, message_id: str, rating: str, comment: str | None) -> bool:
+        """Store (or replace) the feedback on a bot message of this session; False if there is none."""
+        async with self.sessions.begin() as db:
+            msg = await db.get(Message, message_id)
+            if msg is None or msg.conversation != session_id or msg.sender != "bot":
+                return False
+            existing = await db.get(Feedback, message_id)
+            if existing is None:
+                db.add(Feedback(message=message_id, rating=rating, comment=comment, created=utcnow()))
+            else:
+                existing.rating, existing.comment, existing.created = rating, comment, utcnow()
+            await db.execute(update(Conversation).where(Conversation.session_id == session_id)
+                             .values(last_activity=utcnow()))
+        return True
+
+    async def delete_conversation(self, session_id: str) -> bool:
+        """Remove the conversation with all its messages and feedback; False if there was none."""
+        async with self.sessions.begin() as db:
+            return await self._delete(db, [session_id]) > 0
+
+    async def purge(self, before: datetime) -> list[str]:
+        """Delete conversations whose last activity is older than ``before``; returns their ids."""
+        async with self.sessions.begin() as db:
+            ids = list(await db.scalars(
+                select(Conversation.session_id).where(Conversation.last_activity < before)))
+            await self._delete(db, ids)
+            return ids
+
+    @staticmethod
+    async def _delete(db: AsyncSession, session_ids: Iterable[str]) -> int:
+        ids = list(session_ids)
+        if not ids:
+            return 0
+        # Explicit order instead of relying on ON DELETE CASCADE (SQLite needs a pragma for that).
+        deleted = 0
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            message_ids = select(Message.id).where(Message.conversation.in_(chunk)).scalar_subquery()
+            await db.execute(delete(Feedback).where(Feedback.message.in_(message_ids)))
+            await db.execute(delete(Message).where(Message.conversation.in_(chunk)))
+            result = await db.execute(delete(Conversation).where(Conversation.session_id.in_(chunk)))
+            deleted += result.rowcount
+        return deleted
+
+    async def counts(self) -> dict[str, int]:
+        """Row counts per table (tests and the purge command)."""
+        async with self.sessions() as db:
+            return {
+                name: await db.scalar(select(func.count()).select_from(model))
+                for name, model in (("conversations", Conversation), ("messages", Message),
+                                    ("feedback", Feedback))
+            }

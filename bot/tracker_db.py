@@ -1,0 +1,85 @@
+"""Erasure in Rasa's SQL tracker store (KRISENLOTSE_RASA_TRACKER_DB): rows of table ``events``.
+
+Rasa's ``PUT /conversations/{id}/tracker/events`` with ``[]`` does not remove rows from a SQL tracker
+store, so the web app deletes them itself. A missing database file or table means "nothing to delete".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from bot.db import sqlite_path
+
+log = logging.getLogger(__name__)
+
+
+def async_url(url: str) -> str:
+    """The same database with an async driver (sqlite → aiosqlite, postgresql → asyncpg)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    driver = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}.get(backend)
+    if driver is None:
+        raise ValueError(f"unsupported tracker database: {backend}")
+    return parsed.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
+
+
+async def _run(url: str | None, statement: str, params: dict[str, object]) -> int | None:
+    """Rows deleted, or None when the tracker database is not configured, missing or has no events table."""
+    if not url:
+        return None
+    aurl = async_url(url)
+    path = sqlite_path(aurl)
+    if path is not None and not path.exists():
+        return None
+    engine = create_async_engine(aurl, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            has_events = await conn.run_sync(lambda sync: inspect(sync).has_table("events"))
+            if not has_events:
+                return None
+            result = await conn.execute(text(statement), params)
+            return result.rowcount
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("Rasa's tracker database could not be changed (%s)", type(exc).__name__)
+        return None
+    finally:
+        await engine.dispose()
+
+
+async def delete_conversation(url: str | None, session_id: str) -> int | None:
+    """Delete all tracker rows of ``session_id``."""
+    return await _run(url, "DELETE FROM events WHERE sender_id = :sid", {"sid": session_id})
+
+
+async def purge_idle(url: str | None, before_timestamp: float) -> int | None:
+    """Delete the tracker rows of every conversation whose last event is older than ``before_timestamp``."""
+    return await _run(
+        url,
+        "DELETE FROM events WHERE sender_id IN "
+        "(SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :before)",
+        {"before": before_timestamp},
+    )
+
+
+async def senders(url: str | None) -> Sequence[str] | None:
+    """Distinct sender ids in the tracker database (tests)."""
+    if not url:
+        return None
+    aurl = async_url(url)
+    path = sqlite_path(aurl)
+    if path is not None and not path.exists():
+        return None
+    engine = create_async_engine(aurl, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT DISTINCT sender_id FROM events"))
+            return [row[0] for row in rows]
+    finally:
+        await engine.dispose()

@@ -1,0 +1,160 @@
+"""Alembic migrations: a fresh SQLite file, idempotence, agreement with the models, the alembic CLI, and
+(marked services) PostgreSQL on loopback."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from bot.db import downgrade, make_engine, migrate
+from bot.models import Base
+from bot.store import NewMessage, Store
+from tests.bot.conftest import consent, new_session, send, store_of
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAD = "0001_transcripts"
+
+
+def tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def version(path: Path) -> str:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+
+
+async def schema_diff(engine) -> list:
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda sync: compare_metadata(
+            MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata))
+
+
+async def test_fresh_sqlite_file_in_a_new_folder(tmp_path) -> None:
+    path = tmp_path / "var" / "sub" / "krisenlotse.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        await migrate(engine)
+        await migrate(engine)  # idempotent
+        assert tables(path) == {"alembic_version", "conversations", "messages", "feedback"}
+        assert version(path) == HEAD
+        assert await schema_diff(engine) == []  # models and migrations agree
+    finally:
+        await engine.dispose()
+
+
+async def test_downgrade_and_upgrade_again(tmp_path) -> None:
+    path = tmp_path / "db.sqlite"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        await migrate(engine)
+        await downgrade(engine, "base")
+        assert tables(path) == {"alembic_version"}
+        await migrate(engine)
+        assert version(path) == HEAD
+    finally:
+        await engine.dispose()
+
+
+async def test_app_start_migrates_its_database(client, config) -> None:
+    path = Path(config.database_url.removeprefix("sqlite+aiosqlite:///"))
+    assert version(path) == HEAD
+    session_id = new_session()
+    await consent(client, session_id)
+    await send(client, session_id, "Hallo")
+    assert (await store_of(client).counts())["messages"] == 3
+
+
+def test_alembic_command_line(tmp_path) -> None:
+    path = tmp_path / "cli.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{path}"}
+    result = subprocess.run([sys.executable, "-m", "alembic", "-c", "bot/alembic.ini", "upgrade", "head"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert version(path) == HEAD
+
+
+def test_python_m_bot_migrate(tmp_path) -> None:
+    path = tmp_path / "m.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{path}",
+           "KRISENLOTSE_RASA_TOKEN": "r" * 32, "KRISENLOTSE_SECRET_KEY": "s" * 32}
+    result = subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert version(path) == HEAD
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------------
+
+PG_ADMIN_URL = os.environ.get("KRISENLOTSE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A throw-away PostgreSQL database on loopback (skips when no server answers)."""
+    import asyncpg
+
+    name = f"krisenlotse_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if os.environ.get("KRISENLOTSE_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.mark.services
+async def test_postgresql_schema_and_store(pg_url) -> None:
+    engine = make_engine(pg_url)
+    try:
+        await migrate(engine)
+        await migrate(engine)
+        assert await schema_diff(engine) == []
+        async with engine.connect() as conn:
+            names = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        assert {"conversations", "messages", "feedback"} <= names
+        store = Store(engine)
+        session_id = new_session()
+        await store.give_consent(session_id, "https://www.mannheim.de", "de")
+        user = NewMessage(sender="user", text="Frage \u00e4")
+        bot = NewMessage(sender="bot", text="<b>Antwort</b>", buttons=[{"title": "Ja", "payload": "/affirm"}],
+                         custom={"type": "contact_card"})
+        assert await store.add_messages(session_id, [user, bot])
+        assert await store.set_intent(bot.id, "greet", 0.93, [{"name": "greet", "confidence": 0.93}])
+        assert await store.save_feedback(session_id, bot.id, "up", None)
+        history = await store.history(session_id)
+        assert [m["text"] for m in history] == ["Frage \u00e4", "<b>Antwort</b>"]
+        assert history[1]["buttons"] == [{"title": "Ja", "payload": "/affirm"}]
+        assert history[1]["feedback"] == "up"
+        assert await store.delete_conversation(session_id)
+        assert await store.counts() == {"conversations": 0, "messages": 0, "feedback": 0}
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.services
+async def test_app_on_postgresql(make_client, pg_url) -> None:
+    client = await make_client(database_url=pg_url)
+    session_id = new_session()
+    await consent(client, session_id)
+    assert (await send(client, session_id, "Hallo \x00 Welt")).status == 200
+    history = await (await client.get(f"/api/v1/conversations/{session_id}/messages")).json()
+    assert history["messages"][0]["text"] == "Hallo  Welt"
