@@ -61,8 +61,20 @@ def load_testset(path: Path) -> list[tuple[str, str]]:
     return [(ex.get("text"), ex.get("intent")) for ex in data.intent_examples]
 
 
+def quiet_rasa() -> None:
+    """Rasa logs every parse at debug level unless structlog is configured."""
+    import logging
+
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+
+
 async def predict(model: Path, examples: list[tuple[str, str]]) -> list[Prediction]:
     from rasa.core.agent import Agent
+
+    quiet_rasa()
 
     agent = Agent.load(str(model))
     out = []
