@@ -1,4 +1,4 @@
-"""Actions that hand out the responsible office: contact card and (for now) human handoff."""
+"""Actions that hand out the responsible office: contact card, and human handoff (card + contact form)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
+from actions.escalation import start_form
 from actions.replies import knowledge, send_card
-from actions.texts import HANDOFF, TOPIC_TITLES, addressee
+from actions.texts import ESCALATION_INTRO, HANDOFF, TOPIC_TITLES, addressee
 
 
 class ActionContactCard(Action):
@@ -34,7 +35,7 @@ class ActionContactCard(Action):
 
 
 class ActionHumanHandoff(Action):
-    """Names the person-staffed office for the current topic and sends its card."""
+    """Names the person-staffed office for the current topic, sends its card and starts escalation_form."""
 
     def name(self) -> str:
         return "action_human_handoff"
@@ -47,4 +48,5 @@ class ActionHumanHandoff(Action):
         unit = data.directory.get(found.primary)
         lead = HANDOFF.format(addressee=addressee(unit.id, unit.name))
         send_card(dispatcher, found.topic or "human_handoff", unit, clock.now(), lead)
-        return [SlotSet("misunderstandings", 0)]
+        dispatcher.utter_message(text=ESCALATION_INTRO)
+        return [SlotSet("misunderstandings", 0), *start_form(tracker, "human_handoff")]

@@ -1,4 +1,4 @@
-"""Action on nlu_fallback: ask back with the likeliest topics, after two misses send a person."""
+"""Action on nlu_fallback: ask back with the likeliest topics, after two misses offer a person."""
 
 from __future__ import annotations
 
@@ -9,9 +9,19 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
+from actions.escalation import offer_if_urgent
 from actions.intents import is_topical
 from actions.replies import knowledge, misunderstandings, send_card, topic_buttons
-from actions.texts import CLARIFY, GIVE_UP, STARTER_TOPICS, TOPIC_TITLES, addressee, join_or
+from actions.texts import (
+    CALLBACK_BUTTON,
+    CALLBACK_OFFER,
+    CLARIFY,
+    GIVE_UP,
+    STARTER_TOPICS,
+    TOPIC_TITLES,
+    addressee,
+    join_or,
+)
 
 MAX_OPTIONS = 3
 MIN_OPTIONS = 2
@@ -35,7 +45,7 @@ def likely_topics(latest_message: dict[str, Any] | None) -> list[str]:
 
 
 class ActionClarify(Action):
-    """Runs on nlu_fallback."""
+    """Runs on nlu_fallback: asks back; after two misses in a row names the office and offers a callback."""
 
     def name(self) -> str:
         return "action_clarify"
@@ -54,8 +64,15 @@ class ActionClarify(Action):
                 clock.now(),
                 GIVE_UP.format(addressee=addressee(unit.id, unit.name)),
             )
-            return [SlotSet("misunderstandings", 0)]
+            urgent = offer_if_urgent(dispatcher, tracker)
+            if urgent:
+                return [SlotSet("misunderstandings", 0), *urgent]
+            dispatcher.utter_message(text=CALLBACK_OFFER, buttons=[CALLBACK_BUTTON])
+            events = [SlotSet("misunderstandings", 0)]
+            if tracker.get_slot("case_trigger") != "urgent":
+                events.append(SlotSet("case_trigger", "misunderstanding"))
+            return events
         options = likely_topics(tracker.latest_message)
         text = CLARIFY.format(options=join_or([f"„{TOPIC_TITLES[o]}“" for o in options]))
         dispatcher.utter_message(text=text, buttons=topic_buttons(options))
-        return [SlotSet("misunderstandings", count + 1)]
+        return [SlotSet("misunderstandings", count + 1), *offer_if_urgent(dispatcher, tracker)]

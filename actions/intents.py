@@ -25,6 +25,9 @@ TOPICAL_INTENTS: tuple[str, ...] = (
 #: Intents without a topic of their own: routed by the slot ``current_topic``.
 TOPIC_DEPENDENT_INTENTS: tuple[str, ...] = ("contact_request", "human_handoff")
 
+#: Escalation (docs/escalation-contract.md): leave the contact form, ask for a live chat with staff.
+ESCALATION_INTENTS: tuple[str, ...] = ("stop", "live_chat_request")
+
 CONVERSATION_INTENTS: tuple[str, ...] = (
     *TOPIC_DEPENDENT_INTENTS,
     "inform",
@@ -35,6 +38,7 @@ CONVERSATION_INTENTS: tuple[str, ...] = (
     "thank",
     "bot_challenge",
     "out_of_scope",
+    *ESCALATION_INTENTS,
 )
 
 ALL_INTENTS: frozenset[str] = frozenset(TOPICAL_INTENTS + CONVERSATION_INTENTS)

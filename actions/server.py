@@ -5,10 +5,16 @@ Wraps rasa-sdk's Sanic app, binds to loopback by default and requires Rasa's end
 
 Environment: KRISENLOTSE_ACTIONS_TOKEN (required), KRISENLOTSE_ACTIONS_HOST (default 127.0.0.1),
 KRISENLOTSE_ACTIONS_PORT (default 5055), KRISENLOTSE_ACTIONS_LOG_LEVEL (default INFO).
+
+Escalation (docs/escalation-contract.md): KRISENLOTSE_WEB_INTERNAL_URL (default http://127.0.0.1:8080),
+KRISENLOTSE_INTERNAL_TOKEN (without it cases wait in the outbox), KRISENLOTSE_OUTBOX_DB (default
+var/outbox.db), KRISENLOTSE_OUTBOX_RETRY_SECONDS (default 5). A background task delivers the cases that
+are still pending in the outbox every few seconds (actions/delivery.py, run_retry_loop).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -19,6 +25,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from sanic import Sanic
+
+    from actions.delivery import DeliveryConfig
 
 logger = logging.getLogger("actions.server")
 
@@ -72,8 +80,33 @@ def token_ok(supplied: str | None, expected: str) -> bool:
     return secrets.compare_digest(supplied.encode("utf-8"), expected.encode("utf-8"))
 
 
-def build_app(token: str) -> Sanic:
-    """rasa-sdk's app for the package ``actions`` with the token check in front."""
+def attach_outbox_worker(app: Sanic, config: DeliveryConfig) -> None:
+    """Run the outbox retry loop while the server runs (started after start-up, stopped before shutdown)."""
+    from actions.delivery import RETRY_ATTEMPT_TIMEOUT, WebAppClient, run_retry_loop
+    from actions.outbox import Outbox
+
+    async def start(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
+        app.ctx.outbox_stop = asyncio.Event()
+        app.ctx.outbox_task = loop.create_task(
+            run_retry_loop(Outbox(config.outbox_path), WebAppClient(config), app.ctx.outbox_stop)
+        )
+
+    async def stop(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
+        app.ctx.outbox_stop.set()
+        try:
+            await asyncio.wait_for(app.ctx.outbox_task, timeout=RETRY_ATTEMPT_TIMEOUT + 2)
+        except asyncio.TimeoutError:
+            app.ctx.outbox_task.cancel()
+
+    app.register_listener(start, "after_server_start")
+    app.register_listener(stop, "before_server_stop")
+
+
+def build_app(token: str, delivery: DeliveryConfig | None = None) -> Sanic:
+    """rasa-sdk's app for the package ``actions`` with the token check in front.
+
+    With ``delivery``, the app also runs the outbox retry loop in the background.
+    """
     from rasa_sdk.endpoint import create_app
     from rasa_sdk.plugin import plugin_manager
     from sanic import response
@@ -90,6 +123,8 @@ def build_app(token: str) -> Sanic:
         return response.json({"error": "missing or wrong token"}, status=401)
 
     app.register_middleware(require_token, "request")
+    if delivery is not None:
+        attach_outbox_worker(app, delivery)
     return app
 
 
@@ -109,8 +144,25 @@ def main() -> int:
     except DataFileError as exc:
         print(f"actions.server: invalid data file: {exc}", file=sys.stderr)
         return 3
-    app = build_app(settings.token)
+    from actions.delivery import DeliveryConfig
+    from actions.outbox import Outbox, OutboxError
+
+    delivery = DeliveryConfig.from_env(os.environ)
+    try:
+        counts = Outbox(delivery.outbox_path).check()
+    except OutboxError as exc:
+        print(f"actions.server: cannot open the case outbox: {exc}", file=sys.stderr)
+        return 4
+    app = build_app(settings.token, delivery)
     logger.info("Action server on http://%s:%s (token required)", settings.host, settings.port)
+    logger.info(
+        "Cases: outbox %s (%d pending, %d failed), web app %s%s",
+        delivery.outbox_path,
+        counts["pending"],
+        counts["failed"],
+        delivery.base_url,
+        " (offline: KRISENLOTSE_INTERNAL_TOKEN not set)" if delivery.offline else "",
+    )
     app.run(host=settings.host, port=settings.port, workers=1, access_log=False)
     return 0
 

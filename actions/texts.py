@@ -96,14 +96,129 @@ GIVE_UP = (
     "Bitte wenden Sie sich direkt an {addressee} – dort hilft man Ihnen persönlich weiter."
 )
 HANDOFF = (
-    "Gern verbinde ich Sie mit einer Person: Bitte wenden Sie sich an {addressee} – "
-    "dort hilft man Ihnen persönlich weiter."
+    "Gern verbinde ich Sie mit einer Person: Sie können sich direkt an {addressee} wenden – "
+    "oder ich nehme Ihr Anliegen auf, dann meldet man sich bei Ihnen."
 )
+
+# --- escalation (contact form, case, live chat) ----------------------------------------------
+
+ESCALATION_INTRO = (
+    "Dafür stelle ich Ihnen ein paar kurze Fragen. Mit „abbrechen“ können Sie jederzeit aufhören."
+)
+LIVE_CHAT_NEEDS_CASE = (
+    "Gern. Damit eine Person den Chat übernehmen kann, nehme ich zuerst kurz Ihr Anliegen auf. "
+    "Mit „abbrechen“ können Sie jederzeit aufhören."
+)
+URGENT_OFFER = "Das klingt dringend. Soll sich eine Person der zuständigen Stelle bei Ihnen melden?"
+CALLBACK_OFFER = "Oder soll sich jemand bei Ihnen melden?"
+
+SKIP_BUTTON = {"title": "Überspringen", "payload": "/deny"}
+YES_NO_BUTTONS = [{"title": "Ja", "payload": "/affirm"}, {"title": "Nein", "payload": "/deny"}]
+URGENT_BUTTONS = [
+    {"title": "Ja", "payload": "/human_handoff"},
+    {"title": "Nein, danke", "payload": "/deny"},
+]
+CALLBACK_BUTTON = {"title": "Rückruf anfordern", "payload": "/human_handoff"}
+CHANNEL_BUTTONS = [
+    {"title": "E-Mail", "payload": "E-Mail"},
+    {"title": "Telefon", "payload": "Telefon"},
+    {"title": "Egal", "payload": "egal"},
+]
+LIVE_CHAT_BUTTON = {"title": "Jetzt live chatten", "payload": "/live_chat_request"}
+
+#: Questions of escalation_form, asked by action_ask_<slot> (one at a time).
+ASK_NAME = "Wie ist Ihr Name? (Wenn Sie ihn nicht nennen möchten: „überspringen“.)"
+ASK_COMPANY = "Für welches Unternehmen schreiben Sie? (Oder „überspringen“.)"
+ASK_EMAIL = (
+    "Unter welcher E-Mail-Adresse erreicht man Sie? Wenn Sie lieber angerufen werden möchten: „überspringen“."
+)
+ASK_EMAIL_HAVE_PHONE = (
+    "Unter welcher E-Mail-Adresse erreicht man Sie? Ihre Telefonnummer habe ich schon – "
+    "Sie können auch „überspringen“."
+)
+ASK_PHONE = "Unter welcher Telefonnummer erreicht man Sie?"
+ASK_PHONE_OPTIONAL = "Möchten Sie auch eine Telefonnummer angeben? Sonst einfach „überspringen“."
+ASK_DESCRIPTION = "Worum geht es? Beschreiben Sie Ihr Anliegen bitte kurz in ein, zwei Sätzen."
+ASK_CHANNEL = "Wie möchten Sie kontaktiert werden?"
+CONSENT_SUMMARY = "Ihre Angaben: {details}."
+ASK_CONSENT = (
+    "Darf sich {addressee} mit diesen Angaben bei Ihnen melden? "
+    "Ihre Angaben werden nur für diese Anfrage verwendet."
+)
+
+#: Hints after an answer the form cannot use (the question follows again).
+INVALID_NAME = "Das habe ich nicht als Namen verstanden."
+INVALID_COMPANY = "Das habe ich nicht als Firmennamen verstanden."
+INVALID_EMAIL = "Das sieht nicht nach einer E-Mail-Adresse aus (Beispiel: name@firma.de)."
+INVALID_PHONE = "Das sieht nicht nach einer deutschen Telefonnummer aus (Beispiel: 0621 123456)."
+NEED_CONTACT = (
+    "Damit sich jemand bei Ihnen melden kann, brauche ich eine Telefonnummer oder eine E-Mail-Adresse."
+)
+PHONE_NOTED_INSTEAD = "Danke, ich habe Ihre Telefonnummer notiert."
+EMAIL_NOTED_INSTEAD = "Danke, ich habe Ihre E-Mail-Adresse notiert."
+DESCRIPTION_TOO_SHORT = "Bitte beschreiben Sie Ihr Anliegen etwas genauer (mindestens {min} Zeichen)."
+DESCRIPTION_TOO_LONG = (
+    "Das ist leider zu lang: Bitte fassen Sie Ihr Anliegen in höchstens {max} Zeichen zusammen."
+)
+INVALID_CHANNEL = "Bitte wählen Sie E-Mail, Telefon oder egal."
+INVALID_CONSENT = "Bitte antworten Sie mit Ja oder Nein."
+
+CHANNEL_PHRASES: dict[str, str] = {"email": "per E-Mail", "phone": "telefonisch", "any": ""}
+
+CASE_CREATED = (
+    "Vielen Dank! Ihre Anfrage hat die Nummer {case_number}. Ich habe sie an {addressee} weitergegeben; "
+    "man meldet sich {channel}{when} bei Ihnen."
+)
+CASE_QUEUED = (
+    "Vielen Dank! Ihre Anfrage hat die Nummer {case_number}. Sie ist gespeichert und wird an {addressee} "
+    "weitergegeben; man meldet sich {channel}{when} bei Ihnen."
+)
+CASE_NOT_SAVED = (
+    "Entschuldigung, ich konnte Ihre Anfrage gerade nicht speichern. "
+    "Bitte wenden Sie sich direkt an {addressee}."
+)
+CASE_DECLINED = (
+    "In Ordnung, ich lege keine Anfrage an und gebe nichts weiter. "
+    "Sie können sich jederzeit selbst an {addressee} wenden."
+)
+LIVE_CHAT_OFFER = "Gerade sind Mitarbeitende online. Möchten Sie direkt mit jemandem chatten?"
+LIVE_CHAT_STARTED = (
+    "Einen Moment bitte: Eine Person {from_unit} übernimmt gleich diesen Chat (Anfrage {case_number})."
+)
+LIVE_CHAT_FAILED = (
+    "Im Moment kann leider niemand den Chat übernehmen. Man meldet sich wie gewünscht bei Ihnen "
+    "(Anfrage {case_number})."
+)
+HANDBACK = (
+    "Ich bin wieder für Sie da. Wenn Sie noch Fragen haben, zum Beispiel zu Kurzarbeit, Soforthilfen "
+    "oder Krediten, schreiben Sie mir einfach."
+)
+
+#: "Eine Person <phrase> übernimmt …"; fallback: "von <unit name>".
+UNIT_FROM: dict[str, str] = {
+    "employment_agency": "von der Agentur für Arbeit",
+    "business_development": "von der Wirtschaftsförderung",
+    "tax_office": "von der Stadtkämmerei",
+    "citizen_services": "vom Bürgerservice",
+    "trade_office": "vom Gewerbeamt",
+    "health_office": "vom Gesundheitsamt",
+    "accounts_payable": "vom Rechnungseingang der Stadt",
+    "digital_office": "vom Digitalbüro der Stadt",
+    "data_protection_officer": "vom Datenschutz der Stadt",
+    "startup_centres": "von den Gründungszentren",
+    "chamber_of_commerce": "von der IHK Rhein-Neckar",
+    "chamber_of_crafts": "von der Handwerkskammer",
+}
 
 
 def addressee(unit_id: str, name: str) -> str:
     """Accusative phrase for a unit ("die Handwerkskammer"), falling back to its name."""
     return UNIT_ADDRESSEES.get(unit_id, name)
+
+
+def from_unit(unit_id: str, name: str) -> str:
+    """'von der Handwerkskammer', falling back to 'von <name>'."""
+    return UNIT_FROM.get(unit_id, f"von {name}")
 
 
 def join_or(items: list[str]) -> str:

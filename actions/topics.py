@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
 from actions.cards import build_card, card_text, status_text
+from actions.escalation import offer_if_urgent
 from actions.intents import is_topical
 from actions.replies import knowledge, latest_intent, slots_before_latest_message, topic_buttons
 from actions.texts import (
@@ -25,7 +26,7 @@ from actions.texts import (
 
 
 class ActionAnswerTopic(Action):
-    """Answer the topical question, name the office, send its card and offer next steps."""
+    """Answer the topical question, name the office, send its card, offer next steps (and a person if urgent)."""
 
     def name(self) -> str:
         return "action_answer_topic"
@@ -38,7 +39,7 @@ class ActionAnswerTopic(Action):
             topic = tracker.get_slot("current_topic")
         if not is_topical(topic):
             dispatcher.utter_message(text=ASK_TOPIC, buttons=topic_buttons(STARTER_TOPICS))
-            return []
+            return offer_if_urgent(dispatcher, tracker)
         data = knowledge()
         answer = data.answers[topic]
         found = data.routing.route(topic, tracker.slots)
@@ -52,7 +53,11 @@ class ActionAnswerTopic(Action):
         dispatcher.utter_message(text=office)
         dispatcher.utter_message(json_message=build_card(topic, unit, at))
         dispatcher.utter_message(text=NEXT_STEP_QUESTION, buttons=answer.button_dicts())
-        return [SlotSet("current_topic", topic), SlotSet("misunderstandings", 0)]
+        events = [SlotSet("current_topic", topic), SlotSet("misunderstandings", 0)]
+        urgent = offer_if_urgent(dispatcher, tracker)
+        if not urgent and tracker.get_slot("case_trigger") == "misunderstanding":
+            urgent = [SlotSet("case_trigger", None)]  # understood now: no longer a reason to escalate
+        return events + urgent
 
 
 class ActionReroute(Action):

@@ -25,7 +25,10 @@ def main() -> int:
     rasa_port = 5005
     env_tokens = {k: secrets_env[k] for k in ("KRISENLOTSE_ACTIONS_TOKEN", "KRISENLOTSE_RASA_TOKEN")}
 
-    actions = stack.actions_service(5055, secrets_env["KRISENLOTSE_ACTIONS_TOKEN"], log_dir)
+    actions = stack.actions_service(5055, secrets_env["KRISENLOTSE_ACTIONS_TOKEN"], log_dir,
+                                    internal_token=secrets_env["KRISENLOTSE_INTERNAL_TOKEN"],
+                                    web_internal_url=f"http://127.0.0.1:{web_port}",
+                                    outbox_db=stack.ROOT / "var" / "outbox.db")
     rasa = stack.rasa_service(rasa_port, secrets_env["KRISENLOTSE_RASA_TOKEN"], model,
                               stack.ROOT / "endpoints.yml", log_dir, extra_env=env_tokens)
     services = [actions, rasa]

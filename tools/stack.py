@@ -64,7 +64,8 @@ def http_post_json(url: str, payload: object, timeout: float = 30.0) -> tuple[in
 
 def load_secrets(path: Path = SECRETS_FILE, create: bool = True) -> dict[str, str]:
     """Read ``var/secrets.env``; create it with fresh random tokens when missing."""
-    wanted = ("KRISENLOTSE_RASA_TOKEN", "KRISENLOTSE_ACTIONS_TOKEN", "KRISENLOTSE_SECRET_KEY")
+    wanted = ("KRISENLOTSE_RASA_TOKEN", "KRISENLOTSE_ACTIONS_TOKEN", "KRISENLOTSE_SECRET_KEY",
+              "KRISENLOTSE_INTERNAL_TOKEN")
     values: dict[str, str] = {}
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -160,9 +161,19 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def actions_service(port: int, token: str, log_dir: Path) -> Service:
+def actions_service(port: int, token: str, log_dir: Path, *, internal_token: str | None = None,
+                    web_internal_url: str | None = None, outbox_db: Path | str | None = None) -> Service:
+    """The action server. ``internal_token``/``web_internal_url``/``outbox_db`` (escalation contract) are
+    passed as KRISENLOTSE_INTERNAL_TOKEN/KRISENLOTSE_WEB_INTERNAL_URL/KRISENLOTSE_OUTBOX_DB; when not given,
+    the server takes them from this process's environment or uses its defaults."""
     env = base_env() | {"KRISENLOTSE_ACTIONS_HOST": "127.0.0.1", "KRISENLOTSE_ACTIONS_PORT": str(port),
                         "KRISENLOTSE_ACTIONS_TOKEN": token}
+    if internal_token is not None:
+        env["KRISENLOTSE_INTERNAL_TOKEN"] = internal_token
+    if web_internal_url is not None:
+        env["KRISENLOTSE_WEB_INTERNAL_URL"] = web_internal_url
+    if outbox_db is not None:
+        env["KRISENLOTSE_OUTBOX_DB"] = str(outbox_db)
     return Service("action server", [str(RASA_VENV / "bin" / "python"), "-m", "actions.server"], env,
                    log_dir / "actions.log", f"http://127.0.0.1:{port}/health")
 

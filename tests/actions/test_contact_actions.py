@@ -7,14 +7,21 @@ from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.contact import ActionContactCard, ActionHumanHandoff
 from actions.fallback import ActionClarify, likely_topics
 from actions.intents import TOPICAL_INTENTS
 from actions.routing import route
-from actions.texts import STARTER_TOPICS, TOPIC_TITLES, UNVERIFIED_NOTE
+from actions.texts import (
+    CALLBACK_BUTTON,
+    CALLBACK_OFFER,
+    ESCALATION_INTRO,
+    STARTER_TOPICS,
+    TOPIC_TITLES,
+    UNVERIFIED_NOTE,
+)
 from actions.topics import ActionAnswerTopic
 
 pytestmark = pytest.mark.usefixtures("fixed_now")
@@ -85,7 +92,11 @@ async def test_human_handoff(
     assert messages[0]["text"].startswith("Gern verbinde ich Sie mit einer Person:")
     card = card_of(messages)
     assert (card["topic"], card["unit"]["id"]) == (topic, unit_id)
-    assert events == [SlotSet("misunderstandings", 0)]
+    # after the card: the contact form starts (its first question comes from the form itself)
+    assert messages[-1]["text"] == ESCALATION_INTRO
+    assert events[0] == SlotSet("misunderstandings", 0)
+    assert events[-1] == ActiveLoop("escalation_form")
+    assert SlotSet("case_trigger", "human_handoff") in events
 
 
 # --- action_clarify ----------------------------------------------------------------------
@@ -133,8 +144,15 @@ async def test_two_fallbacks_in_a_row_give_business_development(make_tracker: Ca
     assert "Wirtschaftsförderung" in messages[0]["text"]
     card = card_of(messages)
     assert card["unit"]["id"] == "business_development"
-    assert all(not m["buttons"] for m in messages)
-    assert events == [SlotSet("misunderstandings", 0)]
+    # … and a person can call back: one button "Rückruf anfordern" -> /human_handoff
+    assert messages[-1]["text"] == CALLBACK_OFFER
+    assert (
+        messages[-1]["buttons"]
+        == [CALLBACK_BUTTON]
+        == [{"title": "Rückruf anfordern", "payload": "/human_handoff"}]
+    )
+    assert all(not m["buttons"] for m in messages[:-1])
+    assert events == [SlotSet("misunderstandings", 0), SlotSet("case_trigger", "misunderstanding")]
     # the counter starts again: the next fallback asks back
     slots = apply(slots, events)
     messages, events = await run(ActionClarify(), make_tracker("nlu_fallback", slots, ranking=RANKING))

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from rasa_sdk import Action
+from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.executor import ActionExecutor
 
 import actions
@@ -42,7 +42,9 @@ def test_action_classes_are_concrete_and_named() -> None:
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, Action) and cls.__module__ == module.__name__:
                 assert not inspect.isabstract(cls)
-                assert cls().name().startswith("action_")
+                # form validation actions are named by Rasa's convention validate_<form>
+                prefix = "validate_" if issubclass(cls, FormValidationAction) else "action_"
+                assert cls().name().startswith(prefix), cls
 
 
 def test_import_has_no_side_effects(tmp_path: Path) -> None:

@@ -39,6 +39,8 @@ class RasaStack:
     rasa: stack.Service
     actions: stack.Service
     log_dir: Path
+    internal_token: str = ""
+    web_port: int = 0  # reserved for a web app that receives cases from the action server
 
     def send(self, sender: str, message: str, metadata: dict | None = None) -> list[dict]:
         """One message through Rasa's REST channel; returns the bot messages."""
@@ -75,10 +77,14 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
 
     tmp = tmp_path_factory.mktemp("rasa_stack")
     token, actions_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    actions_port, rasa_port = stack.free_port(), stack.free_port()
+    internal_token = secrets.token_urlsafe(24)
+    actions_port, rasa_port, web_port = stack.free_port(), stack.free_port(), stack.free_port()
     tracker_db = tmp / "tracker.db"
     endpoints = stack.write_endpoints(tmp / "endpoints.yml", actions_port, actions_token, tracker_db)
-    actions = stack.actions_service(actions_port, actions_token, tmp)
+    # The action server hands cases to the web app on ``web_port`` (a test that needs that starts the web
+    # app there with ``internal_token``); until then cases wait in the outbox.
+    actions = stack.actions_service(actions_port, actions_token, tmp, internal_token=internal_token,
+                                    web_internal_url=f"http://127.0.0.1:{web_port}", outbox_db=tmp / "outbox.db")
     rasa = stack.rasa_service(rasa_port, token, model, endpoints, tmp)
     actions.start()
     rasa.start()
@@ -88,7 +94,7 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
         yield RasaStack(
             rasa_url=f"http://127.0.0.1:{rasa_port}", actions_url=f"http://127.0.0.1:{actions_port}",
             token=token, actions_token=actions_token, tracker_db=tracker_db, model=model,
-            rasa=rasa, actions=actions, log_dir=tmp,
+            rasa=rasa, actions=actions, log_dir=tmp, internal_token=internal_token, web_port=web_port,
         )
     finally:
         rasa.stop()
