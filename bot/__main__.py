@@ -1,5 +1,6 @@
 """``python -m bot``: run the web app; ``python -m bot purge``: apply the retention period once;
-``python -m bot migrate``: bring the database schema up to date.
+``python -m bot migrate``: bring the database schema up to date;
+``python -m bot users add|list|set-password|disable``: staff accounts (bot/users_cli.py).
 
 Settings come from environment variables (docs/web-contract.md); the tokens from var/secrets.env must be
 exported first (``make run`` does that).
@@ -29,6 +30,7 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 async def _purge(config: Settings) -> int:
+    from bot.cases import CaseStore
     from bot.db import make_engine, migrate
     from bot.retention import purge
     from bot.store import Store
@@ -36,7 +38,7 @@ async def _purge(config: Settings) -> int:
     engine = make_engine(config.database_url)
     try:
         await migrate(engine)
-        result = await purge(Store(engine), config)
+        result = await purge(Store(engine), config, cases=CaseStore(engine))
     finally:
         await engine.dispose()
     tracker = "no tracker database" if result.tracker_rows is None else f"{result.tracker_rows} tracker rows"
@@ -57,11 +59,35 @@ async def _migrate(config: Settings) -> int:
     return 0
 
 
+def users_main(argv: list[str]) -> int:
+    """``python -m bot users …`` needs only DATABASE_URL (and KRISENLOTSE_CONTACTS_FILE), not the tokens."""
+    import os
+    from pathlib import Path
+
+    from bot import users_cli
+    from bot.settings import DEFAULT_CONTACTS_FILE
+
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Krisenlotse staff accounts")
+    users_cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    configure_logging("WARNING")
+    config = Settings(
+        rasa_token="-", secret_key="-",  # noqa: S106 - placeholders: the users command needs no tokens
+        database_url=os.environ.get("DATABASE_URL") or "sqlite+aiosqlite:///var/krisenlotse.db",
+        contacts_file=Path(os.environ.get("KRISENLOTSE_CONTACTS_FILE") or DEFAULT_CONTACTS_FILE),
+    )
+    return asyncio.run(users_cli.run(args, config))
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "users":
+        return users_main(argv)
     parser = argparse.ArgumentParser(prog="python -m bot", description="Krisenlotse web app")
     parser.add_argument("command", nargs="?", default="serve", choices=("serve", "purge", "migrate"),
                         help="serve (default): run the web app; purge: delete conversations older than "
-                             "KRISENLOTSE_RETENTION_DAYS; migrate: update the database schema")
+                             "KRISENLOTSE_RETENTION_DAYS; migrate: update the database schema; "
+                             "users: manage staff accounts (python -m bot users --help)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     configure_logging(args.log_level.upper())

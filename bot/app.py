@@ -7,21 +7,38 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import aiohttp
 import jinja2
 from aiohttp import web
 
-from bot import channels, views
-from bot.contacts import contact_card
+from bot import channels, console, internal, live, views
+from bot.auth import Accounts, PasswordError, bootstrap_admin
+from bot.cases import CaseStore
+from bot.contacts import contact_card, unit_names
 from bot.db import make_engine, migrate
 from bot.gateway import Gateway
-from bot.keys import CONFIG, ENGINE, GATEWAY, LIMITER, RASA_SESSION, SIO, STORE, TEMPLATES
+from bot.keys import (
+    ACCOUNTS,
+    CASES,
+    CONFIG,
+    ENGINE,
+    GATEWAY,
+    LIMITER,
+    PRESENCE,
+    RASA_SESSION,
+    SIO,
+    STORE,
+    TEMPLATES,
+    UNIT_NAMES,
+    UNITS,
+)
 from bot.middleware import cors_middleware, error_middleware, security_headers
 from bot.ratelimit import RateLimiter
 from bot.retention import purge_loop
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import NewMessage, Store, iso
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +66,10 @@ def setup_routes(app: web.Application) -> None:
     router.add_get("/healthz", views.healthz, name="healthz")
     router.add_get("/readyz", views.readyz, name="readyz")
     router.add_get("/openapi.json", views.openapi, name="openapi")
+    router.add_post("/internal/v1/cases", internal.create_case, name="internal_create_case")
+    router.add_get("/internal/v1/units/{unit}/availability", internal.availability, name="internal_availability")
+    router.add_post("/internal/v1/cases/{case_number}/live", internal.request_live, name="internal_request_live")
+    console.setup_console_routes(app)
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -63,6 +84,13 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
                            f"{type(exc).__name__}: {exc}") from exc
     app[ENGINE] = engine
     app[STORE] = Store(engine)
+    app[CASES] = CaseStore(engine)
+    app[ACCOUNTS] = Accounts(engine, timedelta(minutes=config.staff_idle_minutes))
+    try:
+        await bootstrap_admin(app[ACCOUNTS], config.admin_email, config.admin_password)
+    except (PasswordError, ValueError) as exc:
+        await engine.dispose()
+        raise StartupError(f"the first admin account cannot be created: {exc}") from exc
     yield
     await engine.dispose()
 
@@ -75,15 +103,30 @@ async def rasa_ctx(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=200))
     app[RASA_SESSION] = session
     app[GATEWAY] = Gateway(config, session, app[STORE], app[LIMITER], card)
+    app[GATEWAY].live_hook = live_hook(app)
     yield
     await app[GATEWAY].close()
     await session.close()
 
 
+def live_hook(app: web.Application):  # noqa: ANN201 - returns the gateway's hook
+    """While staff have taken a conversation over, its user messages go to the console, not to Rasa."""
+
+    async def hook(session_id: str, message: NewMessage) -> bool:
+        case = await app[CASES].live_case(session_id)
+        if case is None:
+            return False
+        await live.notify_message(app[SIO], case, {"id": message.id, "sender": "user", "text": message.text,
+                                                   "timestamp": iso(message.created)})
+        return True
+
+    return hook
+
+
 async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
     """The hourly retention purge (off in tests: purge_interval None)."""
     interval = app[CONFIG].purge_interval
-    task = asyncio.get_running_loop().create_task(purge_loop(app[STORE], app[CONFIG], interval)) \
+    task = asyncio.get_running_loop().create_task(purge_loop(app[STORE], app[CONFIG], interval, app[CASES])) \
         if interval else None
     yield
     if task is not None:
@@ -100,9 +143,16 @@ async def init_app(config: Settings) -> web.Application:
     """The web application for ``config`` (resources are opened when it starts)."""
     app = web.Application(
         client_max_size=config.client_max_size,
-        middlewares=[error_middleware, cors_middleware(config.allowed_origins)],
+        middlewares=[error_middleware, cors_middleware(config.allowed_origins), console.auth_middleware],
     )
     app[CONFIG] = config
+    if not config.internal_token:
+        log.warning("KRISENLOTSE_INTERNAL_TOKEN is not set: the internal API (/internal/v1) accepts loopback "
+                    "requests without a token")
+    names = unit_names(config.contacts_file)
+    app[UNIT_NAMES] = names
+    app[UNITS] = frozenset(names)
+    app[PRESENCE] = live.Presence()
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(config.templates_dir)),
         autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
@@ -112,6 +162,7 @@ async def init_app(config: Settings) -> web.Application:
     sio = channels.create_server(config)
     app[SIO] = sio
     channels.attach(sio, app)
+    live.attach_staff_namespace(sio, lambda: app[ACCOUNTS], app[PRESENCE])
     app.cleanup_ctx.extend([database_ctx, rasa_ctx, retention_ctx])
     app.on_response_prepare.append(security_headers)
     app.on_shutdown.append(close_sockets)

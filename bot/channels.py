@@ -104,6 +104,7 @@ def attach(sio: socketio.AsyncServer, app: web.Application) -> None:
             await refuse(sid, exc)
             return
         await sio.emit("bot_typing", {"typing": True}, room=session_id)
+        done: dict[str, Any] = {"typing": False}
         try:
             reply = await gateway.answer(session_id, text, metadata)
         except Exception:
@@ -112,8 +113,10 @@ def attach(sio: socketio.AsyncServer, app: web.Application) -> None:
         else:
             for message in reply.messages:
                 await sio.emit("bot_uttered", message.socket(), room=session_id)
+            if reply.live:
+                done["handled_by"] = "staff"  # the widget stops waiting for the bot
         finally:
-            await sio.emit("bot_typing", {"typing": False}, room=session_id)
+            await sio.emit("bot_typing", done, room=session_id)
 
     async def refuse(sid: str, exc: GatewayError) -> None:
         await sio.emit("bot_uttered", {"text": exc.message, "error": exc.code, "message_id": new_id(),

@@ -63,3 +63,18 @@ def contact_card(path: Path) -> dict[str, Any]:
 def _card(unit: dict[str, Any]) -> dict[str, Any]:
     # open_now stays None: the web app does not compute office hours (holidays live in actions/).
     return {"type": "contact_card", "topic": None, "unit": {"id": UNIT_ID, **unit, "open_now": None}}
+
+
+def unit_names(path: Path) -> dict[str, str]:
+    """Unit id → display name of every unit in data/contacts.yml (empty when the file is missing)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {UNIT_ID: FALLBACK_UNIT["name"]}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContactsError(f"{path}: cannot read the units ({exc})") from exc
+    units = data.get("units") if isinstance(data, dict) else None
+    if not isinstance(units, dict):
+        raise ContactsError(f"{path}: no 'units' mapping")
+    return {str(key): str(value.get("name") or key) if isinstance(value, dict) else str(key)
+            for key, value in units.items()}

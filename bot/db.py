@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -26,12 +28,17 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def _json(value: Any) -> str:
+    """JSON columns keep umlauts as they are (searchable as text, e.g. a case's company)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def make_engine(url: str) -> AsyncEngine:
     """An async engine; for SQLite the folder is created and foreign keys, WAL and a busy time-out are on."""
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, json_serializer=_json)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
@@ -42,7 +49,7 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=_json)
 
 
 def alembic_config(url: str | None = None) -> Config:

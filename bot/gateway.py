@@ -16,7 +16,7 @@ import asyncio
 import logging
 import math
 import re
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -166,6 +166,7 @@ class Reply:
     error: str | None = None
     stored: bool = False
     user_message_id: str | None = None
+    live: bool = False  # staff have taken the conversation over: the message went to them, not to Rasa
 
 
 class Gateway:
@@ -181,6 +182,9 @@ class Gateway:
         self._tasks: set[asyncio.Task[Any]] = set()
         # Tracker look-ups are extra work for Rasa: a few at a time, so they never crowd out user messages.
         self._lookups = asyncio.Semaphore(LOOKUP_CONCURRENCY)
+        # Live handover (bot.live): returns True when staff have taken the conversation over; the message
+        # then goes to the console instead of Rasa.
+        self.live_hook: Callable[[str, NewMessage], Awaitable[bool]] | None = None
 
     # --- input checks ------------------------------------------------------------------------------
 
@@ -221,6 +225,11 @@ class Gateway:
         """Answer a checked user message: store it (after consent), ask Rasa, store and return the answer."""
         page = PageInfo.from_metadata(metadata)
         user = NewMessage(sender="user", text=text, delivered=False)
+        # Live handover: staff get the message at once (then it is stored), Rasa does not get it.
+        if self.live_hook is not None and await self.live_hook(session_id, user):
+            user.delivered = True
+            stored = await self._store_user_message(session_id, user, page)
+            return Reply(messages=[], stored=stored, user_message_id=user.id, live=True)
         stored = await self._store_user_message(session_id, user, page)
 
         answer = await self._forward(session_id, text, page, user.id)

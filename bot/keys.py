@@ -11,7 +11,10 @@ import socketio
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.auth import Accounts
+from bot.cases import CaseStore
 from bot.gateway import Gateway
+from bot.live import Presence
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from bot.store import Store
@@ -24,3 +27,8 @@ GATEWAY = web.AppKey("gateway", Gateway)
 LIMITER = web.AppKey("limiter", RateLimiter)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 SIO = web.AppKey("sio", socketio.AsyncServer)
+ACCOUNTS = web.AppKey("accounts", Accounts)
+CASES = web.AppKey("cases", CaseStore)
+PRESENCE = web.AppKey("presence", Presence)
+UNITS = web.AppKey("units", frozenset)
+UNIT_NAMES = web.AppKey("unit_names", dict)

@@ -56,6 +56,12 @@ class Settings:
     readiness_timeout: float = 3.0
     templates_dir: Path = ROOT / "bot" / "templates"
     static_dir: Path = ROOT / "bot" / "static"
+    # Staff console and escalation (docs/escalation-contract.md).
+    internal_token: str | None = None
+    case_retention_days: int = 180
+    staff_idle_minutes: int = 60
+    admin_email: str | None = None
+    admin_password: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -130,6 +136,19 @@ class Settings:
         trust_proxy = parse("KRISENLOTSE_TRUST_PROXY", False, _parse_bool, lambda v: True, "1/0, true/false")
         host = get("KRISENLOTSE_HOST", "127.0.0.1")
         contacts = Path(get("KRISENLOTSE_CONTACTS_FILE", str(DEFAULT_CONTACTS_FILE)))
+        internal_token = get("KRISENLOTSE_INTERNAL_TOKEN")
+        if internal_token is not None and len(internal_token) < 16:
+            problems.append("KRISENLOTSE_INTERNAL_TOKEN is too short (at least 16 characters; use `make secrets`)")
+        case_retention = parse("KRISENLOTSE_CASE_RETENTION_DAYS", 180, int, lambda v: 1 <= v <= 3650,
+                               "days between 1 and 3650")
+        idle = parse("KRISENLOTSE_STAFF_IDLE_MINUTES", 60, int, lambda v: 5 <= v <= 24 * 60,
+                     "minutes between 5 and 1440")
+        admin_email = get("KRISENLOTSE_ADMIN_EMAIL")
+        admin_password = env.get("KRISENLOTSE_ADMIN_PASSWORD") or None
+        if admin_email and not admin_password:
+            problems.append("KRISENLOTSE_ADMIN_EMAIL is set but KRISENLOTSE_ADMIN_PASSWORD is not")
+        if admin_password and len(admin_password) < 12:
+            problems.append("KRISENLOTSE_ADMIN_PASSWORD is too weak (at least 12 characters)")
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -138,6 +157,8 @@ class Settings:
             database_url=database_url, rasa_tracker_db=tracker_db, allowed_origins=tuple(origins),
             retention_days=retention, max_message_chars=max_chars, session_rate_per_minute=session_rate,
             address_rate_per_minute=address_rate, trust_proxy=trust_proxy, contacts_file=contacts,
+            internal_token=internal_token, case_retention_days=case_retention, staff_idle_minutes=idle,
+            admin_email=admin_email, admin_password=admin_password,
         )
 
     @classmethod
@@ -151,6 +172,7 @@ class Settings:
             "rasa_timeout": 5.0,
             "purge_interval": None,
             "readiness_timeout": 1.0,
+            "internal_token": "test-internal-token-0123456789",
         }
         values.update(overrides)
         return cls(**values)

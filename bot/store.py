@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.models import Conversation, Feedback, Message, new_id, utcnow
+from bot.models import Case, Conversation, Feedback, Message, new_id, utcnow
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -122,6 +122,26 @@ class Store:
                 intent=intent, confidence=confidence, intent_ranking=ranking))
             return result.rowcount > 0
 
+    async def set_staff_name(self, message_id: str, staff_name: str) -> None:
+        async with self.sessions.begin() as db:
+            await db.execute(update(Message).where(Message.id == message_id).values(staff_name=staff_name))
+
+    async def transcript(self, session_id: str) -> list[dict[str, Any]]:
+        """All stored messages of a conversation for the console (intent, confidence, feedback, staff)."""
+        async with self.sessions() as db:
+            rows = await db.execute(
+                select(Message, Feedback.rating, Feedback.comment)
+                .outerjoin(Feedback, Feedback.message == Message.id)
+                .where(Message.conversation == session_id)
+                .order_by(Message.created, Message.id))
+            return [
+                {"id": msg.id, "sender": "staff" if msg.staff_name else msg.sender, "text": msg.text,
+                 "buttons": msg.buttons, "custom": msg.custom, "intent": msg.intent,
+                 "confidence": msg.confidence, "timestamp": iso(msg.created), "created": as_utc(msg.created),
+                 "feedback": rating, "feedback_comment": comment, "staff_name": msg.staff_name}
+                for msg, rating, comment in rows
+            ]
+
     async def message(self, message_id: str) -> Message | None:
         async with self.sessions() as db:
             return await db.get(Message, message_id)
@@ -140,7 +160,7 @@ class Store:
             return [
                 {"id": msg.id, "sender": msg.sender, "text": msg.text, "buttons": msg.buttons,
                  "custom": msg.custom, "timestamp": iso(msg.created), "feedback": rating,
-                 "delivered": msg.delivered}
+                 "delivered": msg.delivered, **({"staff_name": msg.staff_name} if msg.staff_name else {})}
                 for msg, rating in rows
             ]
 
@@ -167,8 +187,12 @@ class Store:
     async def purge(self, before: datetime) -> list[str]:
         """Delete conversations whose last activity is older than ``before``; returns their ids."""
         async with self.sessions.begin() as db:
+            # Conversations of cases still open are kept until the case is resolved (and its own
+            # retention, KRISENLOTSE_CASE_RETENTION_DAYS, has passed).
+            open_cases = select(Case.session_id).where(Case.status != "resolved")
             ids = list(await db.scalars(
-                select(Conversation.session_id).where(Conversation.last_activity < before)))
+                select(Conversation.session_id).where(Conversation.last_activity < before,
+                                                      Conversation.session_id.not_in(open_cases))))
             await self._delete(db, ids)
             return ids
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import tracker_db
 from bot.gateway import GatewayError, PageInfo, clean_text, valid_session_id
-from bot.keys import CONFIG, GATEWAY, STORE, TEMPLATES
+from bot.keys import CASES, CONFIG, GATEWAY, STORE, TEMPLATES
 from bot.middleware import ApiError
 from bot.openapi import spec
 
@@ -214,6 +214,8 @@ async def delete_conversation(request: web.Request) -> web.Response:
     rate_limit_address(request)
     config = request.app[CONFIG]
     known_here = await request.app[STORE].delete_conversation(session_id)
+    cases = await request.app[CASES].delete_for_session(session_id)
+    known_here = known_here or bool(cases)
     rasa_cleared = await request.app[GATEWAY].clear_rasa_tracker(session_id)
     rows = await tracker_db.delete_conversation(config.rasa_tracker_db, session_id)
     if not known_here and not rows:

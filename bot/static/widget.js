@@ -575,11 +575,19 @@
     var commentId = 'kl-fb-' + uuid().slice(0, 8);
     var comment = el('textarea.kl-comment', { id: commentId, rows: '2', maxlength: '500' });
     var commentSend = el('button.kl-btn.kl-btn--secondary.kl-btn--small', { type: 'submit' }, 'Rückmeldung senden');
+    var human = el('button.kl-btn.kl-btn--secondary.kl-btn--small.kl-human', { type: 'button' },
+      'Mit einer Person sprechen');
     var commentForm = el('form.kl-feedback__form', { hidden: true }, [
       el('label', { for: commentId }, 'Was hat gefehlt? (optional)'),
       comment,
       commentSend,
+      human,
     ]);
+    human.addEventListener('click', function () {
+      commentForm.hidden = true;
+      sendMessage('/human_handoff', 'Mit einer Person sprechen');
+      ui.input.focus();
+    });
     append(bar, [question, up, down, thanks, commentForm]);
 
     function mark(rating) {
@@ -633,7 +641,28 @@
    * One bot message (live from socket.io or from the history). `live` announces it.
    * msg: {text?, quick_replies?|buttons?, custom?, message_id?, id?, timestamp?, error?, feedback?}
    */
+  var STAFF_LABEL = 'Mitarbeiterin/Mitarbeiter der Stadt';
+
+  /** A reply written by city staff during a live handover: own turn, labelled, no rating. */
+  function renderStaff(msg, live) {
+    var date = toDate(msg.timestamp) || (live ? new Date() : null);
+    state.currentBotTurn = null;
+    var turn = botTurn(date);
+    var label = STAFF_LABEL + (msg.staff_name ? ' (' + String(msg.staff_name) + ')' : '');
+    var bubble = el('div.kl-msg.kl-msg--bot.kl-msg--staff', { 'data-message-id': msg.message_id || msg.id || null,
+      'data-sender': 'staff' });
+    bubble.appendChild(el('p.kl-staff-label', null, label + ':'));
+    bubble.appendChild(markdown(String(msg.text || '')));
+    addToTurn(turn, bubble);
+    state.currentBotTurn = null;
+    if (live) announce(label + ': ' + plainText(String(msg.text || '')));
+  }
+
   function renderBot(msg, live) {
+    if (msg.sender === 'staff' || (msg.staff_name && !msg.error)) {
+      renderStaff(msg, live);
+      return;
+    }
     var date = toDate(msg.timestamp) || (live ? new Date() : null);
     var turn = botTurn(date);
     var id = msg.message_id || msg.id || null;
@@ -813,6 +842,7 @@
     });
     socket.on('bot_typing', function (data) {
       state.botTyping = !!(data && data.typing);
+      if (data && data.handled_by === 'staff') stopWaiting(); // live handover: a person answers
       updateTyping();
     });
   }

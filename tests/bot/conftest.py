@@ -47,6 +47,16 @@ def new_session() -> str:
     return uuid.uuid4().hex
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with small parameters in tests (CPU is scarce); production keeps the library defaults."""
+    from argon2 import PasswordHasher
+
+    from bot import auth
+
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture
 def session_id() -> str:
     return new_session()

@@ -22,7 +22,8 @@ from bot.store import NewMessage, Store
 from tests.bot.conftest import consent, new_session, send, store_of
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD = "0001_transcripts"
+HEAD = "0002_staff_cases"
+STAFF_TABLES = {"users", "user_units", "staff_sessions", "audit_log", "login_attempts", "cases", "case_events"}
 
 
 def tables(path: Path) -> set[str]:
@@ -47,7 +48,7 @@ async def test_fresh_sqlite_file_in_a_new_folder(tmp_path) -> None:
     try:
         await migrate(engine)
         await migrate(engine)  # idempotent
-        assert tables(path) == {"alembic_version", "conversations", "messages", "feedback"}
+        assert tables(path) == {"alembic_version", "conversations", "messages", "feedback", *STAFF_TABLES}
         assert version(path) == HEAD
         assert await schema_diff(engine) == []  # models and migrations agree
     finally:
@@ -158,3 +159,31 @@ async def test_app_on_postgresql(make_client, pg_url) -> None:
     assert (await send(client, session_id, "Hallo \x00 Welt")).status == 200
     history = await (await client.get(f"/api/v1/conversations/{session_id}/messages")).json()
     assert history["messages"][0]["text"] == "Hallo  Welt"
+
+
+@pytest.mark.services
+async def test_cases_and_accounts_on_postgresql(pg_url) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from bot.auth import Accounts, StaffUser
+    from bot.cases import CaseStore, NewCase
+
+    engine = make_engine(pg_url)
+    try:
+        await migrate(engine)
+        accounts = Accounts(engine, timedelta(minutes=30))
+        user_id = await accounts.create_user("a@mannheim.de", "A", "staff", ["tax_office"], "Ein-gutes-Passwort-99")
+        token = await accounts.start_session(user_id)
+        user = await accounts.session_user(token)
+        assert user is not None and user.units == {"tax_office"}
+        cases = CaseStore(engine)
+        new = NewCase("KL-AAAA-BBBB", new_session(), "tax_office", [], None, "normal", "human_handoff", [],
+                      {"email": "x@example.org", "company": "Bäckerei", "consent": True}, "Stundung", None,
+                      datetime.now(timezone.utc))
+        assert (await cases.create(new))[1] is True
+        assert (await cases.create(new))[1] is False
+        assert [c.case_number for c in await cases.visible(user, search="bäckerei")] == ["KL-AAAA-BBBB"]
+        other = StaffUser(99, "b@x", "B", "staff", frozenset({"trade_office"}))
+        assert await cases.get(other, "KL-AAAA-BBBB") is None
+    finally:
+        await engine.dispose()

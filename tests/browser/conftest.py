@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 360, "height": 740}
+TABLET = {"width": 800, "height": 1100}
 VENDOR = Path(__file__).parent / "vendor"
 
 
@@ -65,8 +66,10 @@ class WebApp:
         self.service.wait_ready(60)
 
 
-def start_web_app(tmp: Path, rasa_url: str, rasa_token: str, actions_url: str, tracker_db: Path) -> WebApp:
-    port = stack.free_port()
+def start_web_app(tmp: Path, rasa_url: str, rasa_token: str, actions_url: str, tracker_db: Path,
+                  port: int | None = None, extra_env: dict[str, str] | None = None) -> WebApp:
+    """``port``/``extra_env``: e.g. the port the action server hands cases to and KRISENLOTSE_INTERNAL_TOKEN."""
+    port = port or stack.free_port()
     env = {
         "KRISENLOTSE_HOST": "127.0.0.1",
         "KRISENLOTSE_PORT": str(port),
@@ -80,6 +83,7 @@ def start_web_app(tmp: Path, rasa_url: str, rasa_token: str, actions_url: str, t
         # the browser tests are not about rate limits: all their requests come from 127.0.0.1
         "KRISENLOTSE_RATE_LIMIT_SESSION": "600",
         "KRISENLOTSE_RATE_LIMIT_ADDRESS": "6000",
+        **(extra_env or {}),
     }
     service = stack.Service("web app", [sys.executable, "-m", "bot"], stack.base_env() | env,
                             tmp / "web.log", f"http://127.0.0.1:{port}/healthz")
