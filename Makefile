@@ -69,7 +69,8 @@ validate: install spacy secrets ## rasa data validate --fail-on-warnings + conta
 	$(WITH_SECRETS) $(RASA) data validate --fail-on-warnings
 	$(RASA_PY) tools/check_data.py
 
-test: install train secrets ## All tests: actions, NLU gate, rasa data validate, rasa test, web app, browser
+test: install train secrets ## All tests: lint, actions, NLU gate, rasa data validate, rasa test, web app, browser
+	$(WEB_VENV)/bin/ruff check bot actions tools tests benchmarks
 	$(RASA_PY) -m pytest tests/actions tests/rasa -q -p no:cacheprovider
 	$(MAKE) --no-print-directory validate
 	$(WITH_SECRETS) $(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \

@@ -95,7 +95,7 @@ def score(preds: list[Prediction], model_name: str, seconds: float = 0.0) -> Rep
     prec, rec, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     per_intent = {
         lab: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-        for lab, p, r, f, s in zip(labels, prec, rec, f1, support)
+        for lab, p, r, f, s in zip(labels, prec, rec, f1, support, strict=True)
     }
     return Report(
         model=model_name,
