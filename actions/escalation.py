@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -279,6 +279,16 @@ def _entity(tracker: Tracker, name: str) -> str | None:
     return None
 
 
+def _prefer(entity: str | None, text: str, clean: Callable[[str | None], str | None]) -> str | None:
+    """The extracted entity when it is a whole name (two words or more: 'Anna Schmidt' out of 'Hier ist die
+    Anna Schmidt vom Empfang'); else the user's own answer. A one-word entity is often a fragment of the
+    answer ('GmbH' out of 'Bäckerei Muster GmbH')."""
+    found = clean(entity)
+    if found and len(found.split()) >= 2:
+        return found
+    return clean(text) or found
+
+
 class ValidateEscalationForm(FormValidationAction):
     """One validate_<slot> per question; skipped questions and the e-mail/phone choice in required_slots."""
 
@@ -325,7 +335,7 @@ class ValidateEscalationForm(FormValidationAction):
         if self._asked(tracker, "contact_name") and self._skipping(value, tracker):
             return self._skip("contact_name", tracker)
         text, extras = _contact_extras(str(value or ""), tracker)
-        name = clean_name(_entity(tracker, "person_name")) or clean_name(text)
+        name = _prefer(_entity(tracker, "person_name"), text, clean_name)
         if name is None:
             self._hint(dispatcher, tracker, "contact_name", INVALID_NAME)
         return {"contact_name": name, **extras}
@@ -336,7 +346,7 @@ class ValidateEscalationForm(FormValidationAction):
         if self._asked(tracker, "contact_company") and self._skipping(value, tracker):
             return self._skip("contact_company", tracker)
         text, extras = _contact_extras(str(value or ""), tracker)
-        company = clean_company(_entity(tracker, "company_name")) or clean_company(text)
+        company = _prefer(_entity(tracker, "company_name"), text, clean_company)
         if company is None:
             self._hint(dispatcher, tracker, "contact_company", INVALID_COMPANY)
         return {"contact_company": company, **extras}

@@ -396,6 +396,13 @@ async def test_entities_from_nlu_win_over_the_raw_text() -> None:
     assert form.slots["contact_name"] == "Anna Schmidt"
 
 
+async def test_a_one_word_entity_fragment_does_not_replace_the_answer() -> None:
+    # Seen in the browser test: DIET took "GmbH" out of "Bäckerei Muster GmbH".
+    form = FormRun(contact_name="Erika Muster", requested_slot="contact_company")
+    await form.answer("Bäckerei Muster GmbH", entities=[{"entity": "company_name", "value": "GmbH"}])
+    assert form.slots["contact_company"] == "Bäckerei Muster GmbH"
+
+
 # --- required_slots ----------------------------------------------------------------------------
 
 
