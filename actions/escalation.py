@@ -329,27 +329,30 @@ class ValidateEscalationForm(FormValidationAction):
 
     # one method per slot
 
+    def _free_text(
+        self, slot: str, entity: str, clean: Callable[[str | None], str | None], invalid: str,
+        value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+    ) -> dict[str, Any]:
+        """Name or company: skippable; the user's words or a whole extracted name; a hint when neither."""
+        if self._asked(tracker, slot) and self._skipping(value, tracker):
+            return self._skip(slot, tracker)
+        text, extras = _contact_extras(str(value or ""), tracker)
+        found = _prefer(_entity(tracker, entity), text, clean)
+        if found is None:
+            self._hint(dispatcher, tracker, slot, invalid)
+        return {slot: found, **extras}
+
     def validate_contact_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if self._asked(tracker, "contact_name") and self._skipping(value, tracker):
-            return self._skip("contact_name", tracker)
-        text, extras = _contact_extras(str(value or ""), tracker)
-        name = _prefer(_entity(tracker, "person_name"), text, clean_name)
-        if name is None:
-            self._hint(dispatcher, tracker, "contact_name", INVALID_NAME)
-        return {"contact_name": name, **extras}
+        return self._free_text("contact_name", "person_name", clean_name, INVALID_NAME, value, dispatcher, tracker)
 
     def validate_contact_company(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if self._asked(tracker, "contact_company") and self._skipping(value, tracker):
-            return self._skip("contact_company", tracker)
-        text, extras = _contact_extras(str(value or ""), tracker)
-        company = _prefer(_entity(tracker, "company_name"), text, clean_company)
-        if company is None:
-            self._hint(dispatcher, tracker, "contact_company", INVALID_COMPANY)
-        return {"contact_company": company, **extras}
+        return self._free_text(
+            "contact_company", "company_name", clean_company, INVALID_COMPANY, value, dispatcher, tracker
+        )
 
     def validate_contact_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
