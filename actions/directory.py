@@ -196,16 +196,21 @@ def next_opening(unit: Unit, at: datetime) -> datetime | None:
     return None
 
 
-def when_phrase(moment: datetime, at: datetime) -> str:
-    """'heute ab 13:00 Uhr', 'morgen ab 08:00 Uhr' or 'am Montag, 30.11., ab 08:00 Uhr'."""
+def day_phrase(moment: datetime, at: datetime, preposition: str) -> str:
+    """'heute <prep> 13:00 Uhr', 'morgen <prep> 08:00 Uhr' or 'am Montag, 30.11., <prep> 08:00 Uhr'."""
     moment, now = local(moment), local(at)
     clock = moment.strftime("%H:%M")
     days = (moment.date() - now.date()).days
     if days == 0:
-        return f"heute ab {clock} Uhr"
+        return f"heute {preposition} {clock} Uhr"
     if days == 1:
-        return f"morgen ab {clock} Uhr"
-    return f"am {WEEKDAYS_DE[moment.weekday()]}, {moment:%d.%m.}, ab {clock} Uhr"
+        return f"morgen {preposition} {clock} Uhr"
+    return f"am {WEEKDAYS_DE[moment.weekday()]}, {moment:%d.%m.}, {preposition} {clock} Uhr"
+
+
+def when_phrase(moment: datetime, at: datetime) -> str:
+    """'heute ab 13:00 Uhr', 'morgen ab 08:00 Uhr' or 'am Montag, 30.11., ab 08:00 Uhr'."""
+    return day_phrase(moment, at, "ab")
 
 
 def opening_phrase(unit: Unit, at: datetime) -> str:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from actions.directory import Unit, intervals_on, local
+from actions.directory import Unit, day_phrase, intervals_on, local
 from actions.schemas import DAYS
-from actions.texts import WEEKDAYS_DE
 
 #: Working hours of the unit's opening time within which a case is answered.
 RESPONSE_HOURS = 8.0
@@ -55,11 +54,4 @@ def expected_response_by(unit: Unit, at: datetime, hours: float = RESPONSE_HOURS
 
 def deadline_phrase(moment: datetime, at: datetime) -> str:
     """'heute bis 15:00 Uhr', 'morgen bis 11:00 Uhr' or 'am Dienstag, 01.12., bis 16:00 Uhr'."""
-    moment, now = local(moment), local(at)
-    clock = moment.strftime("%H:%M")
-    days = (moment.date() - now.date()).days
-    if days == 0:
-        return f"heute bis {clock} Uhr"
-    if days == 1:
-        return f"morgen bis {clock} Uhr"
-    return f"am {WEEKDAYS_DE[moment.weekday()]}, {moment:%d.%m.}, bis {clock} Uhr"
+    return day_phrase(moment, at, "bis")

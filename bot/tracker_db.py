@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.db import sqlite_path
@@ -30,15 +30,22 @@ def async_url(url: str) -> str:
     return parsed.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
 
 
-async def _run(url: str | None, statement: str, params: dict[str, object]) -> int | None:
-    """Rows deleted, or None when the tracker database is not configured, missing or has no events table."""
+def _engine(url: str | None) -> AsyncEngine | None:
+    """An engine for Rasa's tracker database, or None when it is not configured or the SQLite file is missing."""
     if not url:
         return None
     aurl = async_url(url)
     path = sqlite_path(aurl)
     if path is not None and not path.exists():
         return None
-    engine = create_async_engine(aurl, poolclass=NullPool)
+    return create_async_engine(aurl, poolclass=NullPool)
+
+
+async def _run(url: str | None, statement: str, params: dict[str, object]) -> int | None:
+    """Rows deleted, or None when the tracker database is not configured, missing or has no events table."""
+    engine = _engine(url)
+    if engine is None:
+        return None
     try:
         async with engine.begin() as conn:
             has_events = await conn.run_sync(lambda sync: inspect(sync).has_table("events"))
@@ -70,13 +77,9 @@ async def purge_idle(url: str | None, before_timestamp: float) -> int | None:
 
 async def senders(url: str | None) -> Sequence[str] | None:
     """Distinct sender ids in the tracker database (tests)."""
-    if not url:
+    engine = _engine(url)
+    if engine is None:
         return None
-    aurl = async_url(url)
-    path = sqlite_path(aurl)
-    if path is not None and not path.exists():
-        return None
-    engine = create_async_engine(aurl, poolclass=NullPool)
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(text("SELECT DISTINCT sender_id FROM events"))
