@@ -35,6 +35,7 @@ from bot.keys import (
     UNITS,
 )
 from bot.middleware import cors_middleware, error_middleware, security_headers
+from bot.ops import setup_ops_routes
 from bot.ratelimit import RateLimiter
 from bot.retention import purge_loop
 from bot.settings import Settings
@@ -70,6 +71,7 @@ def setup_routes(app: web.Application) -> None:
     router.add_get("/internal/v1/units/{unit}/availability", internal.availability, name="internal_availability")
     router.add_post("/internal/v1/cases/{case_number}/live", internal.request_live, name="internal_request_live")
     console.setup_console_routes(app)
+    setup_ops_routes(app)
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -131,11 +131,12 @@ def done(request: web.Request, case_number: str, message: str | None = None,
 async def auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Session and CSRF for /staff; unauthenticated page requests go to /login."""
     path = request.path
-    if not (path == "/staff" or path.startswith("/staff/") or path == "/logout"):
+    ops = path == "/ops" or path.startswith("/ops/")
+    if not (ops or path == "/staff" or path.startswith("/staff/") or path == "/logout"):
         return await handler(request)
     user = await request.app[ACCOUNTS].session_user(request.cookies.get(COOKIE))
     if user is None:
-        if path.startswith("/staff/api/") or request.method not in SAFE_METHODS:
+        if path.startswith(("/staff/api/", "/ops/api/")) or request.method not in SAFE_METHODS:
             raise ApiError(401, "login_required", "Bitte melden Sie sich an.")
         raise web.HTTPSeeOther(url(request, "login", {"next": request.path_qs}))
     if request.method not in SAFE_METHODS:
@@ -146,6 +147,9 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
             log.warning("CSRF token missing or wrong on %s %s", request.method, path)
             raise ApiError(403, "csrf", "Die Sitzung ist abgelaufen oder das Formular ist ungültig. "
                                         "Bitte laden Sie die Seite neu.")
+    if ops and not user.sees_all_units():
+        # The operator console (/ops) is for operators and admins only.
+        raise ApiError(403, "forbidden", "Dieser Bereich ist dem Betriebsteam vorbehalten.")
     request[USER] = user
     return await handler(request)
 
@@ -153,7 +157,9 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
 # --- login, logout, password --------------------------------------------------------------------------
 
 def _next(value: str | None) -> str:
-    return value if value and value.startswith("/staff") and not value.startswith("//") else "/staff"
+    if value and value.startswith(("/staff", "/ops")) and not value.startswith("//"):
+        return value
+    return "/staff"
 
 
 async def login_page(request: web.Request) -> web.Response:

@@ -222,3 +222,9 @@ class CaseEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# === NLU inbox (operator console, issue 5) ===============================================================
+
+
+# === Model registry and training jobs (operator console, issue 5) ========================================
