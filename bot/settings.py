@@ -62,6 +62,12 @@ class Settings:
     staff_idle_minutes: int = 60
     admin_email: str | None = None
     admin_password: str | None = None
+    # Operator console (issue 5): the Rasa project it trains from and the folder of trained models.
+    project_dir: Path = ROOT
+    models_dir: Path = ROOT / "models"
+    # (more operator-console settings here)
+    # Production profile (issue 6).
+    # (production-profile settings here)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -149,9 +155,7 @@ class Settings:
             problems.append("KRISENLOTSE_ADMIN_EMAIL is set but KRISENLOTSE_ADMIN_PASSWORD is not")
         if admin_password and len(admin_password) < 12:
             problems.append("KRISENLOTSE_ADMIN_PASSWORD is too weak (at least 12 characters)")
-        if problems:
-            raise SettingsError(problems)
-        return cls(
+        values: dict[str, Any] = dict(
             rasa_token=rasa_token, secret_key=secret_key, host=host, port=port,
             rasa_url=rasa_url.rstrip("/"), actions_url=actions_url.rstrip("/"), rasa_timeout=timeout,
             database_url=database_url, rasa_tracker_db=tracker_db, allowed_origins=tuple(origins),
@@ -160,6 +164,19 @@ class Settings:
             internal_token=internal_token, case_retention_days=case_retention, staff_idle_minutes=idle,
             admin_email=admin_email, admin_password=admin_password,
         )
+
+        # --- operator console (issue 5): project folder the operator console trains from --------------
+        project_dir = Path(get("KRISENLOTSE_PROJECT_DIR", str(ROOT)))
+        values["project_dir"] = project_dir
+        values["models_dir"] = Path(get("KRISENLOTSE_MODELS_DIR", str(project_dir / "models")))
+        # (operator console settings: add below, one `values[...] = parse(...)` each)
+
+        # --- production profile (issue 6) --------------------------------------------------------------
+        # (production-profile settings: add below, one `values[...] = parse(...)` each)
+
+        if problems:
+            raise SettingsError(problems)
+        return cls(**values)
 
     @classmethod
     def for_tests(cls, tmp_path: Path, **overrides: Any) -> Settings:
