@@ -40,6 +40,7 @@ from bot.ratelimit import RateLimiter
 from bot.retention import purge_loop
 from bot.settings import Settings
 from bot.store import NewMessage, Store, iso
+from bot.tracker_db import TrackerReader
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,10 @@ async def rasa_ctx(app: web.Application) -> AsyncIterator[None]:
     app[RASA_SESSION] = session
     app[GATEWAY] = Gateway(config, session, app[STORE], app[LIMITER], card)
     app[GATEWAY].live_hook = live_hook(app)
+    app[GATEWAY].tracker_reader = TrackerReader(config.rasa_tracker_db)
     yield
     await app[GATEWAY].close()
+    await app[GATEWAY].tracker_reader.close()
     await session.close()
 
 

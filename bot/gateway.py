@@ -3,7 +3,8 @@
 Per user message: check length and rate limits, store the message (only after consent), forward it to
 ``POST {RASA_URL}/webhooks/rest/webhook`` with a time-out, store and return the bot's answer. After the
 answer, a background task reads intent and confidence of the message from Rasa's tracker (the ``user``
-event carrying our ``krisenlotse_message_id``) instead of running NLU a second time.
+event carrying our ``krisenlotse_message_id``) instead of running NLU a second time: straight from Rasa's
+SQL tracker store when KRISENLOTSE_RASA_TRACKER_DB points at it, else through Rasa's HTTP API.
 
 When Rasa (or its action server) is down, slow or answers with an error or with nothing, the user gets a
 polite German message and the contact card of the Wirtschaftsförderung; the user's message stays stored
@@ -29,6 +30,7 @@ from bot.models import new_id, utcnow
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from bot.store import NewMessage, Store, iso
+from bot.tracker_db import TrackerReader
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +184,8 @@ class Gateway:
         self._tasks: set[asyncio.Task[Any]] = set()
         # Tracker look-ups are extra work for Rasa: a few at a time, so they never crowd out user messages.
         self._lookups = asyncio.Semaphore(LOOKUP_CONCURRENCY)
+        # Rasa's SQL tracker store, read directly (bot.tracker_db.TrackerReader); None: ask Rasa over HTTP.
+        self.tracker_reader: TrackerReader | None = None
         # Live handover (bot.live): returns True when staff have taken the conversation over; the message
         # then goes to the console instead of Rasa.
         self.live_hook: Callable[[str, NewMessage], Awaitable[bool]] | None = None
@@ -292,19 +296,15 @@ class Gateway:
     # --- intent and confidence from Rasa's tracker ---------------------------------------------------
 
     async def record_intent(self, session_id: str, message_id: str, attempts: int = 3) -> bool:
-        """Store intent, confidence and the top-3 ranking of our message from Rasa's tracker."""
-        url = f"{self.config.rasa_url}/conversations/{quote(session_id, safe='')}/tracker"
-        timeout = aiohttp.ClientTimeout(total=self.config.tracker_timeout)
+        """Store intent, confidence and the top-3 ranking of our message from Rasa's tracker.
+
+        Read from Rasa's tracker database when one is configured (cheap, and no extra work for the Rasa
+        process); otherwise, or when that database cannot be read, from Rasa's HTTP API."""
         for attempt in range(attempts):
-            try:
-                async with self._lookups, self.http.get(url, params={"token": self.config.rasa_token},
-                                                        timeout=timeout) as resp:
-                    tracker = await resp.json(content_type=None) if resp.status == 200 else None
-                    if resp.status != 200:
-                        log.warning("Rasa's tracker answered HTTP %s", resp.status)
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-                log.warning("Could not read Rasa's tracker (%s)", type(exc).__name__)
-                tracker = None
+            async with self._lookups:
+                tracker = await self._tracker_from_db(session_id)
+                if tracker is None:
+                    tracker = await self._tracker_from_rasa(session_id)
             parsed = find_parse_data(tracker, message_id)
             if parsed is not None:
                 try:
@@ -315,6 +315,26 @@ class Gateway:
             await asyncio.sleep(0.2 * (attempt + 1))
         log.info("Message not found in Rasa's tracker; intent not recorded")
         return False
+
+    async def _tracker_from_db(self, session_id: str) -> dict[str, Any] | None:
+        if self.tracker_reader is None:
+            return None
+        events = await self.tracker_reader.user_events(session_id)
+        return None if events is None else {"events": events}
+
+    async def _tracker_from_rasa(self, session_id: str) -> Any:
+        url = f"{self.config.rasa_url}/conversations/{quote(session_id, safe='')}/tracker"
+        timeout = aiohttp.ClientTimeout(total=self.config.tracker_timeout)
+        try:
+            async with self.http.get(url, params={"token": self.config.rasa_token},
+                                     timeout=timeout) as resp:
+                if resp.status != 200:
+                    log.warning("Rasa's tracker answered HTTP %s", resp.status)
+                    return None
+                return await resp.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            log.warning("Could not read Rasa's tracker (%s)", type(exc).__name__)
+            return None
 
     # --- background tasks ----------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ store, so the web app deletes them itself. A missing database file or table mean
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 
@@ -86,3 +87,56 @@ async def senders(url: str | None) -> Sequence[str] | None:
             return [row[0] for row in rows]
     finally:
         await engine.dispose()
+
+
+class TrackerReader:
+    """Reads a conversation's ``user`` events straight from Rasa's SQL tracker store.
+
+    The gateway uses it to learn intent and confidence of a message after Rasa answered, without asking the
+    Rasa process for the whole tracker (``GET /conversations/{id}/tracker`` serialises every event of the
+    conversation in Rasa's event loop, where it competes with the next user message). Rasa saves the tracker
+    before its REST channel answers, so the event is there when the gateway looks. ``None`` from
+    :meth:`user_events` means "no tracker database here": the caller falls back to Rasa's HTTP API.
+    """
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self._engine: AsyncEngine | None = None
+
+    def _ready(self) -> AsyncEngine | None:
+        if self._engine is None and self.url:
+            aurl = async_url(self.url)
+            path = sqlite_path(aurl)
+            if path is not None and not path.exists():
+                return None  # Rasa has not created its database (yet), or uses another tracker store
+            self._engine = create_async_engine(aurl, pool_pre_ping=path is None)
+        return self._engine
+
+    async def user_events(self, session_id: str, limit: int = 10) -> list[dict[str, object]] | None:
+        """The newest ``limit`` user events of ``session_id`` (newest first), or None when unavailable."""
+        engine = self._ready()
+        if engine is None:
+            return None
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    text("SELECT data FROM events WHERE sender_id = :sid AND type_name = 'user' "
+                         "ORDER BY id DESC LIMIT :n"), {"sid": session_id, "n": limit})
+                raw = [row[0] for row in rows]
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("Rasa's tracker database could not be read (%s)", type(exc).__name__)
+            return None
+        events: list[dict[str, object]] = []
+        for item in raw:
+            try:
+                event = json.loads(item) if isinstance(item, str) else None
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+        return events
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None

@@ -58,7 +58,11 @@ async def test_real_answer_through_the_rest_channel(live) -> None:
     assert len(history) == 1 + len(messages)
 
 
-async def test_intent_and_confidence_come_from_rasas_tracker(live, rasa_stack) -> None:
+@pytest.mark.parametrize("source", ["tracker database", "Rasa's HTTP API"])
+async def test_intent_and_confidence_come_from_rasas_tracker(aiohttp_client, rasa_stack, tmp_path, source) -> None:
+    # Read straight from Rasa's SQL tracker store, or (no tracker database configured) over Rasa's HTTP API.
+    overrides = {} if source == "tracker database" else {"rasa_tracker_db": None}
+    live = await aiohttp_client(await init_app(stack_config(rasa_stack, tmp_path, **overrides)))
     sid = new_session()
     await consent(live, sid)
     await send(live, sid, "/greet")  # a button payload: intent set directly, confidence 1.0
