@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import os
 import secrets
 import statistics
 import sys
@@ -45,6 +47,7 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU time per watched process while measured
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -105,7 +108,7 @@ async def run_conversations(result: Result, workers: int, min_messages: int, dea
 
     started = time.monotonic()
     await asyncio.gather(*(worker(i) for i in range(workers)))
-    result.seconds = time.monotonic() - started
+    result.seconds += time.monotonic() - started
 
 
 def rest_target(http: aiohttp.ClientSession, url: str, consent: bool, gateway: bool):  # noqa: ANN201
@@ -180,6 +183,37 @@ def socketio_target(url: str, consent: bool, timeout: float):  # noqa: ANN201
     return open_conversation
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), or None when it cannot be read."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def parse_pids(spec: str) -> dict[str, int]:
+    """``rasa=123,web=456`` → {"rasa": 123, "web": 456}."""
+    pids = {}
+    for item in filter(None, (x.strip() for x in spec.split(","))):
+        name, _, pid = item.partition("=")
+        pids[name.strip()] = int(pid)
+    return pids
+
+
+def print_cpu(results: list[Result]) -> None:
+    """CPU time per answered message of each watched process: robust against a busy machine, unlike latency."""
+    names = sorted({n for r in results for n in r.cpu_ms})
+    if not names:
+        return
+    print("\nCPU time per answered message (ms), by process:")
+    print(f"{'conv':>5}  {'target':<20} " + " ".join(f"{n:>9}" for n in names) + f" {'total':>9}")
+    for r in results:
+        count = len(r.latencies_ms) or 1
+        values = [r.cpu_ms.get(n, 0.0) / count for n in names]
+        print(f"{r.concurrency:>5}  {r.target:<20} " + " ".join(f"{v:9.1f}" for v in values) + f" {sum(values):9.1f}")
+
+
 def fmt(value: float | None) -> str:
     return f"{value:8.1f}" if value is not None else "       -"
 
@@ -231,23 +265,37 @@ async def main_async(args: argparse.Namespace) -> int:
             problem = await turn("Hallo")
             if problem:
                 print(f"Warm-up message to {url} failed: {problem}", file=sys.stderr)
+        names = {"rasa": "rasa (direct)", "rest": "gateway REST", "socketio": "gateway socket.io"}
+        pids = parse_pids(args.pids)
         for level in levels:
-            for target in targets:
-                name = {"rasa": "rasa (direct)", "rest": "gateway REST", "socketio": "gateway socket.io"}[target]
-                if target == "rasa":
-                    opener = rest_target(http, args.rasa, False, False)
-                elif target == "rest":
-                    opener = rest_target(http, args.gateway, not args.no_consent, True)
-                else:
-                    opener = socketio_target(args.gateway, not args.no_consent, args.timeout)
-                result = Result(name, level)
-                print(f"… {level} conversations, {name}", file=sys.stderr)
-                await run_conversations(result, level, max(args.messages, level), time.monotonic() + args.max_seconds,
-                                        opener)
-                results.append(result)
+            by_target = {target: Result(names[target], level) for target in targets}
+            results.extend(by_target.values())
+            # Rounds: every target gets a share of the messages in turn, so that changes in the machine's
+            # background load hit all targets alike instead of one of them.
+            per_round = max(1, math.ceil(max(args.messages, level) / args.rounds))
+            for round_no in range(args.rounds):
+                for target in targets:
+                    if target == "rasa":
+                        opener = rest_target(http, args.rasa, False, False)
+                    elif target == "rest":
+                        opener = rest_target(http, args.gateway, not args.no_consent, True)
+                    else:
+                        opener = socketio_target(args.gateway, not args.no_consent, args.timeout)
+                    result = by_target[target]
+                    print(f"… {level} conversations, {result.target}, round {round_no + 1}/{args.rounds}",
+                          file=sys.stderr)
+                    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                    await run_conversations(result, level, per_round,
+                                            time.monotonic() + args.max_seconds / args.rounds, opener)
+                    await asyncio.sleep(0.5)  # let background work of this block (tracker look-ups) finish
+                    for name, pid in pids.items():
+                        after = cpu_seconds(pid)
+                        if before[name] is not None and after is not None:
+                            result.cpu_ms[name] = result.cpu_ms.get(name, 0.0) + (after - before[name]) * 1000
     print()
     print_table(results)
     overhead(results)
+    print_cpu(results)
     if any(r.errors.get("rate_limited") or r.errors.get("HTTP 429") for r in results):
         print("\nThe gateway refused messages with its rate limits: start it with "
               "KRISENLOTSE_RATE_LIMIT_ADDRESS=100000 KRISENLOTSE_RATE_LIMIT_SESSION=1000 for this benchmark.")
@@ -265,6 +313,10 @@ def main() -> int:
                         help="at least this many messages per measurement (and one conversation per worker)")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="time limit per measurement")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per message")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="split each measurement into this many rounds, taking the targets in turn")
+    parser.add_argument("--pids", default="",
+                        help="processes whose CPU time to count, e.g. rasa=1234,web=5678,actions=91 (Linux)")
     parser.add_argument("--no-consent", action="store_true", help="do not store transcripts in the gateway")
     parser.add_argument("--allow-remote", action="store_true", help="allow URLs that are not on loopback")
     args = parser.parse_args()

@@ -56,6 +56,7 @@ def case_summary(case: Case) -> dict[str, Any]:
 
 class CaseStore:
     def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     # --- from the action server ---------------------------------------------------------------------
@@ -96,9 +97,16 @@ class CaseStore:
             return case
 
     async def live_case(self, session_id: str) -> Case | None:
-        """The case of this conversation that staff have taken over live, if any."""
+        """The case of this conversation that staff have taken over live, if any.
+
+        Asked for every chat message: a plain indexed look-up first, the whole case only when there is one."""
+        async with self.engine.connect() as conn:
+            number = await conn.scalar(select(Case.case_number).where(Case.session_id == session_id,
+                                                                      Case.live.is_(True)).limit(1))
+        if number is None:
+            return None
         async with self.sessions() as db:
-            return await db.scalar(select(Case).where(Case.session_id == session_id, Case.live.is_(True)))
+            return await db.get(Case, number)
 
     # --- console reads --------------------------------------------------------------------------------
 

@@ -246,13 +246,16 @@ class Gateway:
         else:
             messages, error = answer, None
         if stored:
+            # Rasa saved the tracker before it answered: intent and confidence are usually in its tracker
+            # database already, and go into the same transaction as the answer (one write, not two).
+            parsed = await self._parse_from_db(session_id, user.id) if error is None else None
             try:
                 await self.store.add_messages(session_id, [m.stored() for m in messages],
-                                              delivered=user.id if error is None else None)
+                                              delivered=user.id if error is None else None, intent=parsed)
             except SQLAlchemyError as exc:
                 log.error("Could not store the bot's answer: %s", type(exc).__name__)
             else:
-                if error is None and len(self._tasks) < MAX_PENDING_LOOKUPS:
+                if error is None and parsed is None and len(self._tasks) < MAX_PENDING_LOOKUPS:
                     self.spawn(self.record_intent(session_id, user.id))
         return Reply(messages=messages, error=error, stored=stored, user_message_id=user.id)
 
@@ -315,6 +318,12 @@ class Gateway:
             await asyncio.sleep(0.2 * (attempt + 1))
         log.info("Message not found in Rasa's tracker; intent not recorded")
         return False
+
+    async def _parse_from_db(self, session_id: str, message_id: str,
+                             ) -> tuple[str | None, float | None, list[dict[str, Any]]] | None:
+        """Intent, confidence and ranking of our message from Rasa's tracker database, if it is there."""
+        tracker = await self._tracker_from_db(session_id)
+        return find_parse_data(tracker, message_id) if tracker is not None else None
 
     async def _tracker_from_db(self, session_id: str) -> dict[str, Any] | None:
         if self.tracker_reader is None:

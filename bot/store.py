@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -86,29 +86,72 @@ class Store:
 
     async def add_messages(self, session_id: str, messages: Sequence[NewMessage],
                            page_url: str | None = None, page_language: str | None = None,
-                           delivered: str | None = None, consent: bool = False) -> bool:
+                           delivered: str | None = None, consent: bool = False,
+                           intent: tuple[str | None, float | None, list[dict[str, Any]] | None] | None = None,
+                           ) -> bool:
         """Store ``messages`` if the session has consented; returns whether anything was stored.
 
-        ``delivered``: id of an earlier user message to mark as delivered in the same transaction.
+        ``delivered``: id of an earlier user message to mark as delivered in the same transaction (with
+        ``intent``: its intent, confidence and top-3 ranking, too).
         ``consent``: the messages come with the user's consent (recorded first, in the same transaction).
+
+        One transaction with plain SQL statements: this runs twice for every chat message, on the path
+        between the user's message and the bot's answer.
         """
-        if consent and not await self.has_consent(session_id):
-            await self.give_consent(session_id, page_url, page_language)
-        async with self.sessions.begin() as db:
-            conv = await db.get(Conversation, session_id)
-            if conv is None or conv.consent_at is None:
-                return False
+        for attempt in range(2):
+            try:
+                return await self._add_messages(session_id, messages, page_url, page_language, delivered,
+                                                consent, intent)
+            except IntegrityError:  # a parallel request created the conversation first: try once more
+                if attempt:
+                    raise
+        return False  # pragma: no cover - the loop returns or raises
+
+    async def _add_messages(self, session_id: str, messages: Sequence[NewMessage], page_url: str | None,
+                            page_language: str | None, delivered: str | None, consent: bool,
+                            intent: tuple[str | None, float | None, list[dict[str, Any]] | None] | None) -> bool:
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(
+                select(Conversation.consent_at, Conversation.last_activity)
+                .where(Conversation.session_id == session_id))).first()
+            if row is None:
+                if not consent:
+                    return False
+                await conn.execute(insert(Conversation).values(
+                    session_id=session_id, created=now, consent_at=now, page_url=page_url,
+                    page_language=page_language, last_activity=now))
+                last_activity = now
+            else:
+                if row.consent_at is None and not consent:
+                    return False
+                last_activity = as_utc(row.last_activity)
             if delivered:
-                await db.execute(update(Message).where(Message.id == delivered).values(delivered=True))
-            for msg in messages:
-                db.add(Message(id=msg.id, conversation=session_id, sender=msg.sender, text=msg.text,
-                               buttons=msg.buttons, custom=msg.custom, delivered=msg.delivered,
-                               created=msg.created))
-            conv.last_activity = max([as_utc(conv.last_activity), *(m.created for m in messages)])
-            if page_url:
-                conv.page_url = page_url
-            if page_language:
-                conv.page_language = page_language
+                values: dict[str, Any] = {"delivered": True}
+                if intent is not None:
+                    values.update(intent=intent[0], confidence=intent[1], intent_ranking=intent[2])
+                await conn.execute(update(Message).where(Message.id == delivered).values(**values))
+            if messages:
+                await conn.execute(insert(Message), [
+                    {"id": msg.id, "conversation": session_id, "sender": msg.sender, "text": msg.text,
+                     "buttons": msg.buttons, "custom": msg.custom, "delivered": msg.delivered,
+                     "created": msg.created} for msg in messages])
+            changes: dict[str, Any] = {}
+            newest = max([last_activity, *(m.created for m in messages)])
+            if row is not None:
+                if newest != last_activity:
+                    changes["last_activity"] = newest
+                if row.consent_at is None:
+                    changes["consent_at"] = now
+                if page_url:
+                    changes["page_url"] = page_url
+                if page_language:
+                    changes["page_language"] = page_language
+            elif newest != last_activity:
+                changes["last_activity"] = newest
+            if changes:
+                await conn.execute(update(Conversation).where(Conversation.session_id == session_id)
+                                   .values(**changes))
         return True
 
     async def mark_delivered(self, message_id: str) -> None:

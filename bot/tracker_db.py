@@ -109,7 +109,9 @@ class TrackerReader:
             path = sqlite_path(aurl)
             if path is not None and not path.exists():
                 return None  # Rasa has not created its database (yet), or uses another tracker store
-            self._engine = create_async_engine(aurl, pool_pre_ping=path is None)
+            # Short waits: the gateway reads on the way to the user's answer and falls back when it must wait.
+            args = {"timeout": 1.0} if path is not None else {"timeout": 2.0, "command_timeout": 2.0}
+            self._engine = create_async_engine(aurl, pool_pre_ping=path is None, connect_args=args)
         return self._engine
 
     async def user_events(self, session_id: str, limit: int = 10) -> list[dict[str, object]] | None:
