@@ -1,6 +1,7 @@
 """``python -m bot``: run the web app; ``python -m bot purge``: apply the retention period once;
 ``python -m bot migrate``: bring the database schema up to date;
-``python -m bot users add|list|set-password|disable``: staff accounts (bot/users_cli.py).
+``python -m bot users add|list|set-password|disable``: staff accounts (bot/users_cli.py);
+``python -m bot model train|evaluate|activate|rollback|list``: Rasa models (bot/ops/model_cli.py).
 
 Settings come from environment variables (docs/web-contract.md); the tokens from var/secrets.env must be
 exported first (``make run`` does that).
@@ -83,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "users":
         return users_main(argv)
+    if argv and argv[0] == "model":
+        from bot.ops import model_cli
+
+        configure_logging("WARNING")
+        return model_cli.main(argv)
     parser = argparse.ArgumentParser(prog="python -m bot", description="Krisenlotse web app")
     parser.add_argument("command", nargs="?", default="serve", choices=("serve", "purge", "migrate"),
                         help="serve (default): run the web app; purge: delete conversations older than "

@@ -13,7 +13,7 @@ import aiohttp
 import jinja2
 from aiohttp import web
 
-from bot import channels, console, internal, live, views
+from bot import channels, console, internal, live, redis_support, views
 from bot.auth import Accounts, PasswordError, bootstrap_admin
 from bot.cases import CaseStore
 from bot.contacts import contact_card, unit_names
@@ -157,18 +157,26 @@ async def init_app(config: Settings) -> web.Application:
     names = unit_names(config.contacts_file)
     app[UNIT_NAMES] = names
     app[UNITS] = frozenset(names)
-    app[PRESENCE] = live.Presence()
+    redis_link = redis_support.link_for(config)  # production profile: instances share through Redis
+    app[PRESENCE] = redis_support.SharedPresence(redis_link) if redis_link else live.Presence()
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(config.templates_dir)),
         autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
     )
-    app[LIMITER] = RateLimiter(config.session_rate_per_minute, config.address_rate_per_minute)
+    app[LIMITER] = (
+        redis_support.SharedRateLimiter(redis_link, config.session_rate_per_minute, config.address_rate_per_minute)
+        if redis_link else RateLimiter(config.session_rate_per_minute, config.address_rate_per_minute))
     setup_routes(app)
-    sio = channels.create_server(config)
+    sio = channels.create_server(
+        config, redis_support.socketio_manager(config.redis_url, config.redis_prefix, redis_link)
+        if redis_link and config.redis_url else None)
     app[SIO] = sio
     channels.attach(sio, app)
     live.attach_staff_namespace(sio, lambda: app[ACCOUNTS], app[PRESENCE])
     app.cleanup_ctx.extend([database_ctx, rasa_ctx, retention_ctx])
+    if redis_link:
+        app[redis_support.REDIS_LINK] = redis_link
+        app.cleanup_ctx.append(redis_support.redis_ctx)
     app.on_response_prepare.append(security_headers)
     app.on_shutdown.append(close_sockets)
     return app

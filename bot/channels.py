@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -28,7 +29,9 @@ INTERNAL_ERROR = ("Entschuldigung, bei uns ist ein Fehler aufgetreten. Bitte ver
                   "oder wenden Sie sich direkt an die Wirtschaftsförderung.")
 
 
-def create_server(config: Settings) -> socketio.AsyncServer:
+def create_server(config: Settings, client_manager: socketio.AsyncManager | None = None) -> socketio.AsyncServer:
+    """The socket.io server; ``client_manager`` is the Redis message queue of several instances
+    (bot.redis_support) or None for one process."""
     def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
         request = environ.get("aiohttp.request")
         ok = origin_allowed(origin, request.host if request is not None else None, config.allowed_origins)
@@ -43,6 +46,7 @@ def create_server(config: Settings) -> socketio.AsyncServer:
         max_http_buffer_size=config.client_max_size,
         logger=False,
         engineio_logger=False,
+        client_manager=client_manager,
     )
 
 
@@ -50,7 +54,7 @@ def attach(sio: socketio.AsyncServer, app: web.Application) -> None:
     """Register the engine.io endpoint as named routes and the socket.io event handlers."""
     path = "/socket.io/"
     app.router.add_get(path, sio.handle_request, name="socketio")
-    app.router.add_post(path, sio.handle_request, name="socketio_post")
+    app.router.add_post(path, post_guard(sio, app[CONFIG].client_max_size), name="socketio_post")
     app.router.add_route("OPTIONS", path, sio.handle_request, name="socketio_options")
 
     def address(environ: dict[str, Any]) -> str:
@@ -69,7 +73,11 @@ def attach(sio: socketio.AsyncServer, app: web.Application) -> None:
 
     async def confirm(sid: str, session_id: str) -> None:
         async with sio.session(sid) as session:
+            previous = session.get("session_id")
             session["session_id"] = session_id
+        if previous and previous != session_id:
+            # one conversation per socket: a socket switching session ids never piles up rooms
+            await sio.leave_room(sid, previous)
         await sio.enter_room(sid, session_id)
         await sio.emit("session_confirm", session_id, to=sid)
 
@@ -97,6 +105,9 @@ def attach(sio: socketio.AsyncServer, app: web.Application) -> None:
         if not isinstance(metadata, dict):
             metadata = data.get("customData")
         gateway = app[GATEWAY]
+        refresh = getattr(gateway.limiter, "refresh", None)
+        if refresh is not None:  # shared rate limits (bot.redis_support): the cluster's buckets first
+            await refresh(session_id, session.get("address"))
         try:
             text = gateway.check_text(data.get("message"))
             gateway.check_rate(session_id, session.get("address"))
@@ -121,6 +132,19 @@ def attach(sio: socketio.AsyncServer, app: web.Application) -> None:
     async def refuse(sid: str, exc: GatewayError) -> None:
         await sio.emit("bot_uttered", {"text": exc.message, "error": exc.code, "message_id": new_id(),
                                        "timestamp": iso(utcnow())}, to=sid)
+
+
+def post_guard(sio: socketio.AsyncServer, limit: int) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Polling POSTs over the size limit get 413 at once: python-engineio would refuse them too, but then
+    waits for the socket's queue to drain before it answers, so the request hangs until the client gives up."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.content_length is not None and request.content_length > limit:
+            return web.json_response({"error": {"code": "payload_too_large",
+                                                "message": "Die Nachricht ist zu groß."}}, status=413)
+        return await sio.handle_request(request)
+
+    return handler
 
 
 async def shutdown(sio: socketio.AsyncServer) -> None:

@@ -83,7 +83,8 @@ def _moment(value: object, name: str) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ApiError(400, "invalid_request", f"Das Feld '{name}' ist kein gültiger Zeitpunkt.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    # Stored in UTC: SQLite drops the offset, so a Berlin time would come back as UTC.
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def parse_case(data: dict[str, Any], units: frozenset[str]) -> NewCase:

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-API_PREFIXES = ("/api/", "/webhooks/", "/socket.io/", "/internal/", "/staff/api/")
+API_PREFIXES = ("/api/", "/webhooks/", "/socket.io/", "/internal/", "/staff/api/", "/ops/api/")
 API_PATHS = frozenset({"/openapi.json", "/healthz", "/readyz"})
 CORS_PREFIXES = ("/api/", "/webhooks/")
 # Files a page on another origin loads to embed the widget.

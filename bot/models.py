@@ -226,5 +226,65 @@ class CaseEvent(Base):
 
 # === NLU inbox (operator console, issue 5) ===============================================================
 
+NLU_DECISIONS = ("confirmed", "ignored", "conflict", "rejected", "superseded")
+
+
+class NluLabel(Base):
+    """An operator's decision on one (normalised, masked) message text of the NLU inbox (bot/ops/inbox.py).
+
+    ``decision``: confirmed (written as a training example for ``intent`` into ``file``), ignored (hidden, not
+    written), conflict (the same text already has another intent; waits for a decision), rejected (a conflict
+    decided for the existing label), superseded (a confirmed label replaced when a conflict went the other way).
+    """
+
+    __tablename__ = "nlu_labels"
+    __table_args__ = (
+        CheckConstraint("decision IN ('confirmed', 'ignored', 'conflict', 'rejected', 'superseded')",
+                        name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(1000), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(16))
+    written: Mapped[bool] = mapped_column(Boolean, default=False)
+    file: Mapped[str | None] = mapped_column(String(500))
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    conflict_with: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
 
 # === Model registry and training jobs (operator console, issue 5) ========================================
+
+MODEL_STATUSES = ("ready", "active", "failed", "cancelled", "removed")
+
+
+class NluModel(Base):
+    """One trained Rasa model (bot/ops/registry.py): its file in the models folder, the fingerprint of the
+    data it was trained on, its evaluation on the held-out test set, who trained it and when."""
+
+    __tablename__ = "nlu_models"
+    __table_args__ = (
+        CheckConstraint("status IN ('ready', 'active', 'failed', 'cancelled', 'removed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
+    rasa_model_id: Mapped[str | None] = mapped_column(String(64))
+    train_config: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    trained_by: Mapped[str] = mapped_column(String(254))
+    trained_by_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    training_seconds: Mapped[float | None] = mapped_column(Float)
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    metrics: Mapped[Any | None] = mapped_column(JSON)
+    cross_validation: Mapped[Any | None] = mapped_column(JSON)
+    evaluated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,5 @@
-"""In-memory token buckets: per session and per client address (one web process; see README for scaling)."""
+"""In-memory token buckets: per session and per client address (one web process; with Redis shared by all
+instances: bot.redis_support.SharedRateLimiter)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,10 @@ class TokenBuckets:
         """Seconds until ``key`` may act again (0 if it may act now); takes no token."""
         bucket = self._refill(key, self.clock())
         return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / self.rate
+
+    def set_tokens(self, key: str, tokens: float, now: float) -> None:
+        """Replace a bucket by a state known from elsewhere (bot.redis_support: the cluster's bucket)."""
+        self._buckets[key] = _Bucket(min(self.capacity, tokens), now)
 
     def take(self, key: str) -> None:
         now = self.clock()

@@ -17,6 +17,11 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONTACTS_FILE = ROOT / "data" / "contacts.yml"
+# Production profile (KRISENLOTSE_PROFILE=production, docs/production.md): defaults on loopback.
+PROFILES = ("embedded", "production")
+PRODUCTION_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/krisenlotse"
+PRODUCTION_TRACKER_DB = "postgresql://postgres@127.0.0.1:5432/krisenlotse_rasa"
+PRODUCTION_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class SettingsError(ValueError):
@@ -65,8 +70,21 @@ class Settings:
     # Operator console (issue 5): the Rasa project it trains from and the folder of trained models.
     project_dir: Path = ROOT
     models_dir: Path = ROOT / "models"
+    # Models (bot/ops): Rasa's Python for training/evaluation, the config trained with (None: config.yml of
+    # project_dir), how many models stay on disk, the activation gate (macro-F1 tolerance, largest intent-F1 drop).
+    rasa_python: Path | None = None
+    train_config: Path | None = None
+    keep_models: int = 5
+    gate_tolerance: float = 0.01
+    gate_intent_drop: float = 0.10
+    # NLU inbox (bot/ops/inbox.py): user messages below this confidence, from the last N days.
+    inbox_threshold: float = 0.6
+    inbox_days: int = 30
     # (more operator-console settings here)
     # Production profile (issue 6).
+    profile: str = "embedded"
+    redis_url: str | None = None  # socket.io message queue, shared rate limits and presence
+    redis_prefix: str = "krisenlotse:"
     # (production-profile settings here)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -170,9 +188,46 @@ class Settings:
         values["project_dir"] = project_dir
         values["models_dir"] = Path(get("KRISENLOTSE_MODELS_DIR", str(project_dir / "models")))
         # (operator console settings: add below, one `values[...] = parse(...)` each)
+        values["inbox_threshold"] = parse("KRISENLOTSE_INBOX_THRESHOLD", 0.6, float, lambda v: 0 < v <= 1,
+                                          "a confidence between 0 and 1, e.g. 0.6")
+        values["inbox_days"] = parse("KRISENLOTSE_INBOX_DAYS", 30, int, lambda v: 1 <= v <= 3650,
+                                     "days between 1 and 3650")
+        rasa_python = get("KRISENLOTSE_RASA_PYTHON")
+        values["rasa_python"] = Path(rasa_python) if rasa_python else None
+        train_config = get("KRISENLOTSE_TRAIN_CONFIG")
+        values["train_config"] = Path(train_config) if train_config else None
+        values["keep_models"] = parse("KRISENLOTSE_KEEP_MODELS", 5, int, lambda v: 2 <= v <= 100,
+                                      "a number of models between 2 and 100")
+        values["gate_tolerance"] = parse("KRISENLOTSE_GATE_TOLERANCE", 0.01, float, lambda v: 0 <= v <= 1,
+                                         "a macro-F1 difference between 0 and 1, e.g. 0.01")
+        values["gate_intent_drop"] = parse("KRISENLOTSE_GATE_INTENT_DROP", 0.10, float, lambda v: 0 <= v <= 1,
+                                           "an F1 difference between 0 and 1, e.g. 0.10")
 
         # --- production profile (issue 6) --------------------------------------------------------------
         # (production-profile settings: add below, one `values[...] = parse(...)` each)
+        profile = (get("KRISENLOTSE_PROFILE", "embedded") or "embedded").lower()
+        if profile not in PROFILES:
+            problems.append(f"KRISENLOTSE_PROFILE={profile!r} is not valid: expected {' or '.join(PROFILES)}")
+            profile = "embedded"
+        values["profile"] = profile
+        if profile == "production":
+            # One switch: PostgreSQL and Redis on loopback unless the variables say otherwise.
+            if get("DATABASE_URL") is None:
+                values["database_url"] = PRODUCTION_DATABASE_URL
+            if get("KRISENLOTSE_RASA_TRACKER_DB") is None:
+                values["rasa_tracker_db"] = PRODUCTION_TRACKER_DB
+        redis_url = get("KRISENLOTSE_REDIS_URL", PRODUCTION_REDIS_URL if profile == "production" else None)
+        if redis_url is not None and urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
+            problems.append(f"KRISENLOTSE_REDIS_URL={_hide_password(redis_url)!r} is not valid: expected "
+                            "redis://host:port/db, rediss://… or unix://…")
+        values["redis_url"] = redis_url
+        values["redis_prefix"] = get("KRISENLOTSE_REDIS_PREFIX", "krisenlotse:")
+        if profile == "production":
+            if not values["database_url"].startswith("postgresql+asyncpg://"):
+                problems.append("KRISENLOTSE_PROFILE=production needs PostgreSQL: DATABASE_URL="
+                                f"{_hide_password(values['database_url'])!r} is not postgresql+asyncpg://…")
+            if not redis_url:
+                problems.append("KRISENLOTSE_PROFILE=production needs KRISENLOTSE_REDIS_URL")
 
         if problems:
             raise SettingsError(problems)
@@ -201,7 +256,8 @@ class Settings:
         """One log line describing the configuration, without secrets."""
         return (f"Rasa {self.rasa_url} (time-out {self.rasa_timeout:g} s), actions {self.actions_url}, "
                 f"database {_hide_password(self.database_url)}, retention {self.retention_days} days, "
-                f"origins {', '.join(self.allowed_origins) or 'own + http://127.0.0.1:* + http://localhost:*'}")
+                f"origins {', '.join(self.allowed_origins) or 'own + http://127.0.0.1:* + http://localhost:*'}"
+                + (f", profile {self.profile}, Redis {_hide_password(self.redis_url)}" if self.redis_url else ""))
 
 
 def _parse_bool(raw: str) -> bool:

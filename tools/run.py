@@ -14,10 +14,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tools import stack  # noqa: E402
 
 
+def active_model(models_dir: Path = stack.ROOT / "models") -> Path | None:
+    """The model activated in the operator console (/ops/models writes its file name to models/active.txt)."""
+    try:
+        name = (models_dir / "active.txt").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    path = models_dir / name
+    return path if name and "/" not in name and path.is_file() else None
+
+
 def main() -> int:
     secrets_env = stack.load_secrets()
     log_dir = stack.ROOT / "var" / "log"
-    model = Path(os.environ["KRISENLOTSE_MODEL"]) if os.environ.get("KRISENLOTSE_MODEL") else stack.latest_model()
+    model = Path(os.environ["KRISENLOTSE_MODEL"]) if os.environ.get("KRISENLOTSE_MODEL") else \
+        active_model() or stack.latest_model()
     if model is None:
         print("Kein trainiertes Modell gefunden: bitte `make train` ausführen.", file=sys.stderr)
         return 2

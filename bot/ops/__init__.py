@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.ops import dashboard_views, inbox_views, models_views
+
 
 def setup_ops_routes(app: web.Application) -> None:
     """Register the routes of every operator-console module (one line per module)."""
+    dashboard_views.setup_dashboard_routes(app)
+    inbox_views.setup(app)
+    models_views.setup_models_routes(app)

@@ -22,8 +22,9 @@ from bot.store import NewMessage, Store
 from tests.bot.conftest import consent, new_session, send, store_of
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD = "0002_staff_cases"
-STAFF_TABLES = {"users", "user_units", "staff_sessions", "audit_log", "login_attempts", "cases", "case_events"}
+HEAD = "0004_model_registry"
+STAFF_TABLES = {"users", "user_units", "staff_sessions", "audit_log", "login_attempts", "cases", "case_events",
+                "nlu_labels", "nlu_models"}
 
 
 def tables(path: Path) -> set[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tools import stack
+from tools.run import active_model
 
 
 def require_services() -> bool:
@@ -67,7 +68,7 @@ class RasaStack:
 @pytest.fixture(scope="session")
 def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
     model = Path(os.environ["KRISENLOTSE_TEST_MODEL"]) if os.environ.get("KRISENLOTSE_TEST_MODEL") \
-        else stack.latest_model()
+        else active_model() or stack.latest_model()  # models/active.txt: the model activated in /ops/models
     if model is None or not model.exists():
         skip_or_fail("no trained Rasa model in models/ (run `make train`)")
     if not (stack.RASA_VENV / "bin" / "rasa").exists():
