@@ -75,7 +75,7 @@ test: install train secrets ## All tests: lint, actions, NLU gate, rasa data val
 	$(MAKE) --no-print-directory validate
 	$(WITH_SECRETS) $(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out var/results/core
-	$(WEB_PY) -m pytest tests/bot tests/browser -q -p no:cacheprovider
+	$(WEB_PY) -m pytest tests/bot tests/scale tests/browser -q -p no:cacheprovider
 
 test-fast: install ## Only the fast tests (no Rasa server, no browser)
 	$(RASA_PY) -m pytest tests/actions -q -m "not slow" -p no:cacheprovider

@@ -105,9 +105,7 @@ def attach(sio: socketio.AsyncServer, app: web.Application) -> None:
         if not isinstance(metadata, dict):
             metadata = data.get("customData")
         gateway = app[GATEWAY]
-        refresh = getattr(gateway.limiter, "refresh", None)
-        if refresh is not None:  # shared rate limits (bot.redis_support): the cluster's buckets first
-            await refresh(session_id, session.get("address"))
+        await gateway.refresh_rate(session_id, session.get("address"))
         try:
             text = gateway.check_text(data.get("message"))
             gateway.check_rate(session_id, session.get("address"))

@@ -222,15 +222,22 @@ class Gateway:
     async def handle(self, session_id: str, text: object, metadata: object, address: str | None) -> Reply:
         """Check and answer one user message (raises GatewayError for refused input)."""
         checked = self.check_text(text)
+        await self.refresh_rate(session_id, address)
         self.check_rate(session_id, address)
         return await self.answer(session_id, checked, metadata)
+
+    async def refresh_rate(self, session_id: str | None, address: str | None) -> None:
+        """Shared rate limits (bot.redis_support, several instances): take over the cluster's buckets first."""
+        refresh = getattr(self.limiter, "refresh", None)
+        if refresh is not None:
+            await refresh(session_id, address)
 
     async def answer(self, session_id: str, text: str, metadata: object) -> Reply:
         """Answer a checked user message: store it (after consent), ask Rasa, store and return the answer."""
         page = PageInfo.from_metadata(metadata)
         user = NewMessage(sender="user", text=text, delivered=False)
         # Live handover: staff get the message at once (then it is stored), Rasa does not get it.
-        if self.live_hook is not None and await self.live_hook(session_id, user):
+        if await self._is_live(session_id, user):
             user.delivered = True
             stored = await self._store_user_message(session_id, user, page)
             return Reply(messages=[], stored=stored, user_message_id=user.id, live=True)
@@ -258,6 +265,19 @@ class Gateway:
                 if error is None and parsed is None and len(self._tasks) < MAX_PENDING_LOOKUPS:
                     self.spawn(self.record_intent(session_id, user.id))
         return Reply(messages=messages, error=error, stored=stored, user_message_id=user.id)
+
+    async def _is_live(self, session_id: str, user: NewMessage) -> bool:
+        """Whether staff have taken the conversation over (the message then goes to them, not to Rasa).
+
+        When the database cannot tell (it is restarting), the bot answers: nothing can be stored for the
+        console meanwhile either, and an answer is better than an error page."""
+        if self.live_hook is None:
+            return False
+        try:
+            return await self.live_hook(session_id, user)
+        except (SQLAlchemyError, OSError) as exc:
+            log.error("Could not check for a live handover (%s); the bot answers", type(exc).__name__)
+            return False
 
     async def _store_user_message(self, session_id: str, user: NewMessage, page: PageInfo) -> bool:
         try:

@@ -31,7 +31,7 @@ from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.auth import StaffUser
-from bot.keys import LIMITER, PRESENCE
+from bot.keys import LIMITER, PRESENCE, SIO
 from bot.live import Presence
 from bot.ratelimit import RateLimiter, TokenBuckets
 from bot.settings import Settings
@@ -150,6 +150,20 @@ class SocketioRedisManager(socketio.AsyncRedisManager):
                 self.link.failed(exc)
                 subscribed = False
                 await asyncio.sleep(RETRY_INTERVAL)
+
+
+    async def close(self) -> None:
+        """Stop the subscriber task and close the connections (python-socketio leaves them running)."""
+        thread = getattr(self, "thread", None)
+        if thread is not None and not thread.done():
+            thread.cancel()
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(thread, 3)
+        for resource in (self.pubsub, self.redis):
+            if resource is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(resource.aclose(), 3)
+        self.connected = False
 
 
 class _QuietLogger(logging.LoggerAdapter):
@@ -359,5 +373,9 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         await presence.stop()
     limiter = app[LIMITER]
     if isinstance(limiter, SharedRateLimiter):
-        await limiter.drain()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(limiter.drain(), 5)
+    manager = app[SIO].manager
+    if isinstance(manager, SocketioRedisManager):
+        await manager.close()
     await link.close()

@@ -200,6 +200,11 @@ def rasa_service(port: int, token: str, model: Path, endpoints: Path, log_dir: P
             "-i", "127.0.0.1", "-p", str(port), "--model", str(model),
             "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")]
     env = base_env() | dict(extra_env or {})
+    # Run-time speed-ups (cached jsonschema validator of action responses: ~2x messages per second; see
+    # docs/performance.md). KRISENLOTSE_RASA_SPEEDUPS=0 turns them off for a before/after measurement.
+    if env.get("KRISENLOTSE_RASA_SPEEDUPS", "1") != "0":
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "tools" / "rasa_speedups"),
+                                                          env.get("PYTHONPATH")]))
     return Service("Rasa server", argv, env, log_dir / "rasa.log",
                    f"http://127.0.0.1:{port}/status?token={token}")
 
@@ -211,9 +216,109 @@ def model_loaded(body: bytes) -> bool:
         return False
 
 
-def web_service(port: int, env: Mapping[str, str], log_dir: Path) -> Service:
-    return Service("web app", [str(WEB_VENV / "bin" / "python"), "-m", "bot"], base_env() | dict(env),
-                   log_dir / "web.log", f"http://127.0.0.1:{port}/healthz")
+def web_service(port: int, env: Mapping[str, str], log_dir: Path, log_name: str = "web.log",
+                name: str = "web app") -> Service:
+    return Service(name, [str(WEB_VENV / "bin" / "python"), "-m", "bot"], base_env() | dict(env),
+                   log_dir / log_name, f"http://127.0.0.1:{port}/healthz")
+
+
+# --- production profile (docs/production.md) -------------------------------------------------------------
+
+PRODUCTION_ENDPOINTS = ROOT / "endpoints.production.yml"
+
+
+@dataclass(frozen=True)
+class Production:
+    """Where the production profile finds PostgreSQL and Redis (defaults: loopback, as in
+    ../shared/services.md); read from the environment by :meth:`from_env`."""
+
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 5432
+    pg_user: str = "postgres"
+    pg_password: str = ""
+    web_db: str = "krisenlotse"
+    rasa_db: str = "krisenlotse_rasa"
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6379
+    redis_db: int = 0
+    prefix: str = "krisenlotse"  # Redis keys of the web app ("<prefix>:") and of Rasa's locks (alphanumeric)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Production:
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(
+            pg_host=env.get("KRISENLOTSE_PG_HOST", d.pg_host), pg_port=int(env.get("KRISENLOTSE_PG_PORT", d.pg_port)),
+            pg_user=env.get("KRISENLOTSE_PG_USER", d.pg_user), pg_password=env.get("KRISENLOTSE_PG_PASSWORD", ""),
+            web_db=env.get("KRISENLOTSE_WEB_DB", d.web_db), rasa_db=env.get("KRISENLOTSE_RASA_DB", d.rasa_db),
+            redis_host=env.get("KRISENLOTSE_REDIS_HOST", d.redis_host),
+            redis_port=int(env.get("KRISENLOTSE_REDIS_PORT", d.redis_port)),
+            redis_db=int(env.get("KRISENLOTSE_REDIS_DB", d.redis_db)),
+            prefix=env.get("KRISENLOTSE_RASA_LOCK_PREFIX", d.prefix),
+        )
+
+    def _auth(self) -> str:
+        from urllib.parse import quote
+
+        password = f":{quote(self.pg_password, safe='')}" if self.pg_password else ""
+        return f"{quote(self.pg_user, safe='')}{password}@{self.pg_host}:{self.pg_port}"
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql+asyncpg://{self._auth()}/{self.web_db}"
+
+    @property
+    def tracker_db(self) -> str:
+        return f"postgresql://{self._auth()}/{self.rasa_db}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{self.redis_host}:{self.redis_port}/{self.redis_db}"
+
+    def rasa_env(self, actions_port: int) -> dict[str, str]:
+        """The variables endpoints.production.yml expands."""
+        return {
+            "KRISENLOTSE_ACTIONS_WEBHOOK": f"http://127.0.0.1:{actions_port}/webhook",
+            "KRISENLOTSE_PG_HOST": self.pg_host, "KRISENLOTSE_PG_PORT": str(self.pg_port),
+            "KRISENLOTSE_PG_USER": self.pg_user, "KRISENLOTSE_PG_PASSWORD": self.pg_password,
+            "KRISENLOTSE_RASA_DB": self.rasa_db, "KRISENLOTSE_REDIS_HOST": self.redis_host,
+            "KRISENLOTSE_REDIS_PORT": str(self.redis_port), "KRISENLOTSE_REDIS_DB": str(self.redis_db),
+            "KRISENLOTSE_RASA_LOCK_PREFIX": self.prefix,
+        }
+
+    def web_env(self) -> dict[str, str]:
+        return {"KRISENLOTSE_PROFILE": "production", "DATABASE_URL": self.database_url,
+                "KRISENLOTSE_RASA_TRACKER_DB": self.tracker_db, "KRISENLOTSE_REDIS_URL": self.redis_url,
+                "KRISENLOTSE_REDIS_PREFIX": f"{self.prefix}:"}
+
+    def ensure_databases(self) -> list[str]:
+        """Create the web app's and Rasa's databases if missing (with the web environment's asyncpg);
+        returns the names created."""
+        script = (
+            "import asyncio, sys\n"
+            "import asyncpg\n"
+            "async def main():\n"
+            "    host, port, user, password, *names = sys.argv[1:]\n"
+            "    conn = await asyncpg.connect(host=host, port=int(port), user=user, password=password or None,\n"
+            "                                 database='postgres', timeout=10)\n"
+            "    try:\n"
+            "        for name in names:\n"
+            "            if not await conn.fetchval('SELECT 1 FROM pg_database WHERE datname = $1', name):\n"
+            "                try:\n"
+            "                    await conn.execute('CREATE DATABASE \"%s\"' % name.replace('\"', ''))\n"
+            "                    print(name)\n"
+            "                except asyncpg.DuplicateDatabaseError:\n"
+            "                    pass\n"
+            "    finally:\n"
+            "        await conn.close()\n"
+            "asyncio.run(main())\n")
+        result = subprocess.run(
+            [str(WEB_VENV / "bin" / "python"), "-c", script, self.pg_host, str(self.pg_port), self.pg_user,
+             self.pg_password, self.web_db, self.rasa_db], capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise StackError(f"PostgreSQL at {self.pg_host}:{self.pg_port} is not usable: "
+                             f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else '?'}")
+        return result.stdout.split()
 
 
 def main_wait_forever(services: list[Service]) -> int:

@@ -202,3 +202,25 @@ async def test_nothing_is_stored_before_consent(client, session_id) -> None:
     await send(client, session_id, "Noch eine Frage", metadata={"consent": "yes"})  # only true counts
     assert await store_of(client).counts() == {"conversations": 0, "messages": 0, "feedback": 0}
     assert (await client.get(f"/api/v1/conversations/{session_id}/messages")).status == 404
+
+
+async def test_a_broken_database_still_gets_the_user_a_polite_answer(client, session_id) -> None:
+    # The database fails under the gateway (here: the tables it reads are gone, as when a database is
+    # restored wrongly or restarts): no error page, the user still gets an answer, the app keeps running.
+    from sqlalchemy import text
+
+    from bot.keys import ENGINE
+
+    await consent(client, session_id)
+    async with client.server.app[ENGINE].begin() as conn:
+        await conn.execute(text("PRAGMA foreign_keys=OFF"))
+        await conn.execute(text("DROP TABLE case_events"))
+        await conn.execute(text("DROP TABLE cases"))
+        await conn.execute(text("DROP TABLE feedback"))
+        await conn.execute(text("DROP TABLE messages"))
+    resp = await send(client, session_id, "Gibt es Soforthilfen?")
+    assert resp.status == 200
+    messages = await resp.json()
+    assert [m["error"] for m in messages] == ["rasa_unavailable", "rasa_unavailable"]  # Rasa is down here too
+    assert "gespeichert" not in messages[0]["text"]  # nothing could be stored, nothing is claimed
+    assert (await client.get("/healthz")).status == 200
