@@ -8,12 +8,18 @@ swap it prints the swap time — from the PUT request to the first answer given 
 with ``GET /status``) — and Rasa's resident memory (VmRSS of the Rasa process) afterwards. Meanwhile a
 conversation keeps talking to Rasa (one message every 0.3 s); messages that fail are counted (should be
 0: a swap must not drop a conversation) and the slowest answer during the swaps is printed.
+
+Rasa 3.6 loads the model inside its event loop, so it answers nothing while it loads; an action call it had
+just opened reaches the action server only afterwards. With Sanic's default keep-alive time-out (5 s) the
+action server has closed that connection by then and the answer is lost ("Cannot write to closing
+transport"); ``make run`` therefore sets SANIC_KEEP_ALIVE_TIMEOUT=75 (``--keep-alive 0`` shows the problem).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import statistics
 import sys
@@ -75,7 +81,7 @@ async def swap(session: aiohttp.ClientSession, url: str, token: str, model: Path
 async def run(url: str, token: str, pid: int, model_a: Path, model_b: Path, swaps: int) -> int:
     async with aiohttp.ClientSession() as session:
         before = rss_mb(pid)
-        print(f"Rasa (pid {pid}) with {model_a.name}: RSS {before:.0f} MB")
+        print(f"Rasa (pid {pid}) with {model_a.name}: RSS {before:.0f} MB before the first swap")
         stop, stats = asyncio.Event(), {"sent": 0, "failed": 0, "slowest": 0.0, "problems": []}
         talker = asyncio.create_task(talk(session, url, stop, stats))
         times, memory = [], []
@@ -103,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-a", type=Path, default=None, help="default: models/active.txt or newest model")
     parser.add_argument("--model-b", type=Path, required=True, help="a second model (e.g. from /ops/models)")
     parser.add_argument("--swaps", type=int, default=5)
+    parser.add_argument("--keep-alive", type=int, default=75, metavar="SECONDS",
+                        help="Sanic keep-alive time-out of the action server (as make run sets it; 0: Sanic's "
+                             "default of 5 s, which loses action calls made during a swap)")
+    parser.add_argument("--rasa-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment for Rasa, e.g. MALLOC_ARENA_MAX=2 (repeatable)")
     args = parser.parse_args(argv)
     model_a = args.model_a or active_model() or stack.latest_model()
     if model_a is None or not model_a.is_file() or not args.model_b.is_file():
@@ -110,21 +121,30 @@ def main(argv: list[str] | None = None) -> int:
     model_a, model_b = model_a.resolve(), args.model_b.resolve()  # Rasa runs in another folder
     if model_a.name == model_b.name:
         parser.error("the two models need different file names (Rasa reports the file name)")
+    if args.keep_alive:
+        os.environ["SANIC_KEEP_ALIVE_TIMEOUT"] = str(args.keep_alive)
     with tempfile.TemporaryDirectory(prefix="krisenlotse-swap-") as tmp_name:
         tmp = Path(tmp_name)
         token, actions_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         actions_port, rasa_port = stack.free_port(), stack.free_port()
         endpoints = stack.write_endpoints(tmp / "endpoints.yml", actions_port, actions_token, tmp / "tracker.db")
         actions = stack.actions_service(actions_port, actions_token, tmp, outbox_db=tmp / "outbox.db")
-        rasa = stack.rasa_service(rasa_port, token, model_a, endpoints, tmp)
+        extra = dict(item.split("=", 1) for item in args.rasa_env)
+        rasa = stack.rasa_service(rasa_port, token, model_a, endpoints, tmp, extra_env=extra)
         actions.start()
         rasa.start()
         try:
             actions.wait_ready(120)
             rasa.wait_ready(300, stack.model_loaded)
             assert rasa.proc is not None
-            return asyncio.run(run(f"http://127.0.0.1:{rasa_port}", token, rasa.proc.pid, model_a, model_b,
+            code = asyncio.run(run(f"http://127.0.0.1:{rasa_port}", token, rasa.proc.pid, model_a, model_b,
                                    args.swaps))
+            if code:
+                for service in (rasa, actions):
+                    lines = [line for line in service.tail(4000).splitlines()
+                             if any(word in line for word in ("ERROR", "Exception", "Error", "WARNING"))]
+                    print(f"\n{service.name} log, errors and warnings:\n" + "\n".join(lines[-20:]))
+            return code
         finally:
             rasa.stop()
             actions.stop()

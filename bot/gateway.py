@@ -14,10 +14,11 @@ with ``delivered = false``. No state is kept about the failure: the next message
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,8 @@ METADATA_ID_KEY = "krisenlotse_message_id"
 RASA_UNAVAILABLE = "rasa_unavailable"
 LOOKUP_CONCURRENCY = 4
 MAX_PENDING_LOOKUPS = 1000
+# Longest time a message waits for a model swap (Rasa loads a model in 15-35 s on two busy cores).
+HOLD_MAX_SECONDS = 90.0
 
 TEXT_UNAVAILABLE_STORED = (
     "Entschuldigung, der Krisenlotse ist gerade nicht erreichbar. Ihre Nachricht wurde gespeichert, "
@@ -189,6 +192,13 @@ class Gateway:
         # Live handover (bot.live): returns True when staff have taken the conversation over; the message
         # then goes to the console instead of Rasa.
         self.live_hook: Callable[[str, NewMessage], Awaitable[bool]] | None = None
+        # Model swaps (hold_messages): new messages wait while Rasa loads a model; messages on their way
+        # through Rasa are counted so a swap starts when they are answered.
+        self._open = asyncio.Event()
+        self._open.set()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # --- input checks ------------------------------------------------------------------------------
 
@@ -288,8 +298,37 @@ class Gateway:
             log.error("Could not store the user's message: %s", type(exc).__name__)
             return False
 
+    @contextlib.asynccontextmanager
+    async def hold_messages(self, drain_timeout: float = 15.0) -> AsyncIterator[None]:
+        """Hold new messages back (up to HOLD_MAX_SECONDS each) while the block runs, e.g. while Rasa loads a
+        new model (``PUT /model``), when it answers nobody for many seconds. The block starts when the
+        messages Rasa is answering now are answered (at most ``drain_timeout`` seconds). Held messages are
+        forwarded afterwards, in order; the widget shows its typing indicator meanwhile."""
+        self._open.clear()
+        try:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), drain_timeout)
+            yield
+        finally:
+            self._open.set()
+
     async def _forward(self, session_id: str, text: str, page: PageInfo, message_id: str) -> list[Outgoing] | None:
         """Rasa's answer, or None when Rasa is unreachable, too slow, failing or silent."""
+        if not self._open.is_set():
+            log.info("A model swap is running: the message waits for it")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._open.wait(), HOLD_MAX_SECONDS)
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            return await self._post_to_rasa(session_id, text, page, message_id)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _post_to_rasa(self, session_id: str, text: str, page: PageInfo,
+                            message_id: str) -> list[Outgoing] | None:
         metadata: dict[str, Any] = {METADATA_ID_KEY: message_id}
         if page.page_url:
             metadata["page_url"] = page.page_url

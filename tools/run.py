@@ -33,10 +33,6 @@ def main() -> int:
         print("Kein trainiertes Modell gefunden: bitte `make train` ausführen.", file=sys.stderr)
         return 2
     web_port = int(os.environ.get("KRISENLOTSE_PORT", "8080"))
-    # Rasa loads a model (PUT /model from /ops/models) inside its event loop for 15-35 s; an action call
-    # it had just opened then reaches the action server only afterwards. Sanic's default keep-alive time-out
-    # (5 s) would close that connection and the answer would be lost (benchmarks/model_swap.py).
-    os.environ.setdefault("SANIC_KEEP_ALIVE_TIMEOUT", "75")
     rasa_port = 5005
     if os.environ.get("KRISENLOTSE_PROFILE", "embedded").strip().lower() == "production":
         return run_production(secrets_env, model, log_dir, web_port, rasa_port)

@@ -168,6 +168,10 @@ def actions_service(port: int, token: str, log_dir: Path, *, internal_token: str
     the server takes them from this process's environment or uses its defaults."""
     env = base_env() | {"KRISENLOTSE_ACTIONS_HOST": "127.0.0.1", "KRISENLOTSE_ACTIONS_PORT": str(port),
                         "KRISENLOTSE_ACTIONS_TOKEN": token}
+    # Rasa loads a model (PUT /model from /ops/models) inside its event loop for 15-35 s; an action call it
+    # had just opened reaches the action server only afterwards. Sanic's default keep-alive time-out (5 s)
+    # would have closed that connection and the answer would be lost (benchmarks/model_swap.py).
+    env.setdefault("SANIC_KEEP_ALIVE_TIMEOUT", "75")
     if internal_token is not None:
         env["KRISENLOTSE_INTERNAL_TOKEN"] = internal_token
     if web_internal_url is not None:

@@ -3,8 +3,9 @@ console on the command line (same code, same registry, same audit log, same one-
 
 Needs DATABASE_URL (the web app's database) and, for activate/rollback, KRISENLOTSE_RASA_URL and
 KRISENLOTSE_RASA_TOKEN (``set -a; . var/secrets.env; set +a``). ``--as EMAIL`` records a staff account as the
-actor in the audit log (otherwise "system"); forcing a blocked activation with ``--override`` needs an admin
-account there.
+actor in the audit log (otherwise "system"). Forcing a blocked activation with ``--override REASON`` needs an
+admin account when ``--as`` names one; without ``--as`` the command line counts as admin (it runs on the
+server with its secrets).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.auth import StaffUser
 from bot.console import USER, render, url, wants_json
-from bot.keys import ACCOUNTS, CONFIG, ENGINE, RASA_SESSION
+from bot.keys import ACCOUNTS, CONFIG, ENGINE, GATEWAY, RASA_SESSION
 from bot.middleware import ApiError
 from bot.models import NluModel
 from bot.ops import evaluation, gate
@@ -48,7 +48,8 @@ def model_ops(app: web.Application) -> ModelOps:
     if holder.ops is None:
         config = app[CONFIG]
         holder.ops = ModelOps(config, ModelRegistry(app[ENGINE]), app[ACCOUNTS],
-                              RasaAdmin(app[RASA_SESSION], config.rasa_url, config.rasa_token))
+                              RasaAdmin(app[RASA_SESSION], config.rasa_url, config.rasa_token),
+                              hold=app[GATEWAY].hold_messages)
     return holder.ops
 
 

@@ -15,7 +15,7 @@ import os
 import tarfile
 import tempfile
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +118,9 @@ class ModelRegistry:
     async def rollback_target(self) -> NluModel | None:
         """The newest kept model older than the active one, preferably one that served before."""
         active = await self.active()
-        older = [m for m in await self.kept() if active is None or m.created_at < active.created_at]
+        if active is None:
+            return None
+        older = [m for m in await self.kept() if m.created_at < active.created_at]
         served = [m for m in older if m.activated_at is not None]
         return (served or older or [None])[0]
 
@@ -182,7 +184,7 @@ class ModelRegistry:
                 continue
             await self.add(file_name=name, status="ready", trained_by="make train",
                            size_bytes=stat.st_size, note="Außerhalb der Konsole trainiert (übernommen).",
-                           created_at=datetime.fromtimestamp(stat.st_mtime).astimezone())
+                           created_at=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc))
         if await self.active() is None:
             current = running_file or read_active_pointer(models_dir)
             record = await self.by_file(current) if current else None

@@ -221,11 +221,15 @@ class ModelOps:
     """Training/evaluation jobs and activation for one configuration; used by the console and the CLI."""
 
     def __init__(self, config: Settings, registry: ModelRegistry, accounts: Accounts | None,
-                 admin: RasaAdmin | None) -> None:
+                 admin: RasaAdmin | None,
+                 hold: Callable[[], contextlib.AbstractAsyncContextManager[Any]] | None = None) -> None:
         self.config = config
         self.registry = registry
         self.accounts = accounts
         self.admin = admin
+        # While Rasa loads a model it answers nobody (15-35 s): the web app's gateway holds new messages
+        # back meanwhile (Gateway.hold_messages) instead of letting them run into its time-out.
+        self.hold = hold or contextlib.nullcontext
         self.job: Job | None = None
         self.task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -244,6 +248,8 @@ class ModelOps:
         if self.job is not None and self.job.running:
             return False
         probe = JobLock(self.config.models_dir)
+        if not probe.path.exists():  # nobody ever ran a job here (and a page view creates nothing)
+            return False
         if probe.acquire():
             probe.release()
             return False
@@ -479,7 +485,9 @@ class ModelOps:
         result: gate.GateResult | None = None
         override = False
         if rollback:
-            if active is not None and record.created_at >= active.created_at:
+            if active is None:
+                raise OpsError("Es ist kein Modell aktiv; bitte aktivieren Sie eines.")
+            if record.created_at >= active.created_at:
                 raise OpsError("Zurückrollen geht nur zu einem älteren Modell; neuere Modelle bitte aktivieren.")
         else:
             result = gate.check(record.metrics, active.metrics if active else None,
@@ -496,7 +504,8 @@ class ModelOps:
                 override = True
         path = await asyncio.to_thread((self.config.models_dir / record.file_name).resolve)
         try:
-            _status, seconds = await self.admin.load_model(path, record.rasa_model_id)
+            async with self.hold():
+                _status, seconds = await self.admin.load_model(path, record.rasa_model_id)
         except RasaAdminError as exc:
             raise OpsError(f"Der Wechsel ist fehlgeschlagen; Rasa nutzt weiter das bisherige Modell. {exc}") from exc
         previous = await self.registry.mark_active(record.id)

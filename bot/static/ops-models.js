@@ -2,6 +2,19 @@
 // runs); reloads the page once the job has ended so that the registry and the evaluation show the result.
 (function () {
   'use strict';
+  // activation and rollback wait until Rasa has loaded the model (up to a minute): say so, no double clicks
+  var swapStatus = document.getElementById('swap-status');
+  Array.prototype.forEach.call(document.querySelectorAll('form.swap'), function (form) {
+    form.addEventListener('submit', function () {
+      var button = form.querySelector('button[type=submit]');
+      window.setTimeout(function () { if (button) { button.disabled = true; } }, 0);
+      if (swapStatus) {
+        swapStatus.hidden = false;
+        swapStatus.textContent = 'Rasa lädt das Modell. Das kann bis zu einer Minute dauern …';
+      }
+    });
+  });
+
   var section = document.getElementById('job');
   if (!section) { return; }
   var url = section.getAttribute('data-job-url');

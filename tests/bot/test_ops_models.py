@@ -106,7 +106,8 @@ async def test_models_page_is_for_operators_and_admins_only(client: TestClient) 
     assert (await client.get("/ops/api/models/job")).status == 403
 
 
-async def test_operator_sees_the_page_and_an_empty_job(client: TestClient) -> None:
+async def test_operator_sees_the_page_and_an_empty_job(make_client: MakeClient, tmp_path: Path) -> None:
+    client = await make_client(models_dir=tmp_path / "models", project_dir=tmp_path)
     await operator(client)
     resp = await client.get("/ops/models")
     html = await resp.text()
@@ -289,3 +290,31 @@ async def test_train_evaluate_activate_and_roll_back_in_the_real_rasa(aiohttp_cl
                 f"{rasa_stack.rasa_url}/model", params={"token": rasa_stack.token},
                 json={"model_file": str(rasa_stack.model)}, timeout=aiohttp.ClientTimeout(total=300)) as resp:
             assert resp.status == 204
+
+
+# --- command line ---------------------------------------------------------------------------------------
+
+def run_cli(tmp_path: Path, *args: str, **env: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KRISENLOTSE_")}
+    environ.update({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+                    "KRISENLOTSE_PROJECT_DIR": str(tmp_path), "KRISENLOTSE_MODELS_DIR": str(tmp_path / "models"),
+                    **env})
+    return subprocess.run([sys.executable, "-m", "bot", "model", *args], cwd=ROOT, env=environ,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_lists_the_registry_and_explains_what_is_missing(tmp_path: Path, dead_url: str) -> None:
+    fake_model(tmp_path / "models", "krisenlotse.tar.gz")
+    done = run_cli(tmp_path, "list")
+    assert done.returncode == 0, done.stderr
+    assert "krisenlotse.tar.gz" in done.stdout and "make train" in done.stdout and "ready" in done.stdout
+    done = run_cli(tmp_path, "activate", "1")
+    assert done.returncode == 1 and "KRISENLOTSE_RASA_TOKEN fehlt" in done.stderr
+    done = run_cli(tmp_path, "rollback", KRISENLOTSE_RASA_TOKEN="x" * 20, KRISENLOTSE_RASA_URL=dead_url)
+    assert done.returncode == 1 and "kein älteres Modell" in done.stderr
+    done = run_cli(tmp_path, "evaluate", "7")
+    assert done.returncode == 1 and "Modell #7 ist nicht (mehr) vorhanden" in done.stderr

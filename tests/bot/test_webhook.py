@@ -9,6 +9,7 @@ import time
 import pytest
 from aiohttp import web
 
+from bot.keys import GATEWAY
 from tests.bot.conftest import consent, drain, new_session, send, store_of
 
 URL = "/webhooks/rest/webhook"
@@ -224,3 +225,28 @@ async def test_a_broken_database_still_gets_the_user_a_polite_answer(client, ses
     assert [m["error"] for m in messages] == ["rasa_unavailable", "rasa_unavailable"]  # Rasa is down here too
     assert "gespeichert" not in messages[0]["text"]  # nothing could be stored, nothing is claimed
     assert (await client.get("/healthz")).status == 200
+
+
+async def test_messages_wait_for_a_model_swap_instead_of_failing(aiohttp_server, make_client, session_id) -> None:
+    """While Rasa loads a model (it answers nobody then), the gateway holds new messages back and forwards
+    them afterwards: longer than the per-message time-out, yet answered, not refused."""
+    received: list[str] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        body = await request.json()
+        received.append(body["message"])
+        return web.json_response([{"recipient_id": body["sender"], "text": f"Antwort auf {body['message']}"}])
+
+    rasa = web.Application()
+    rasa.router.add_post("/webhooks/rest/webhook", answer)
+    server = await aiohttp_server(rasa)
+    client = await make_client(rasa_url=f"http://127.0.0.1:{server.port}", rasa_timeout=0.5)
+    gateway = client.server.app[GATEWAY]
+    await consent(client, session_id)
+    async with gateway.hold_messages():
+        pending = asyncio.ensure_future(send(client, session_id, "Erste Frage"))
+        await asyncio.sleep(1.0)  # twice the time-out: the message must neither reach Rasa nor fail
+        assert received == [] and not pending.done()
+    messages = await (await pending).json()
+    assert received == ["Erste Frage"]
+    assert messages[0]["text"] == "Antwort auf Erste Frage" and "error" not in messages[0]
