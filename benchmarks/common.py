@@ -117,12 +117,13 @@ class Stack:
 
 def start_stack(model: Path, log_dir: Path | None = None, *, web: bool = True,
                 rasa_env: Mapping[str, str] | None = None, web_env: Mapping[str, str] | None = None,
-                rasa_argv: list[str] | None = None) -> Stack:
-    """Start the services and wait until Rasa has loaded ``model``; raises stack.StackError."""
+                rasa_argv: list[str] | None = None, endpoints_extra: str = "") -> Stack:
+    """Start the services and wait until Rasa has loaded ``model``; raises stack.StackError.
+    ``endpoints_extra`` is appended to Rasa's endpoints file (e.g. a Redis lock store)."""
     tmp = log_dir or Path(tempfile.mkdtemp(prefix="kl-bench-"))
     token, atoken, itoken = (secrets.token_urlsafe(24) for _ in range(3))
     aport, rport, wport = stack.free_port(), stack.free_port(), stack.free_port()
-    endpoints = stack.write_endpoints(tmp / "endpoints.yml", aport, atoken, tmp / "tracker.db")
+    endpoints = stack.write_endpoints(tmp / "endpoints.yml", aport, atoken, tmp / "tracker.db", endpoints_extra)
     actions = stack.actions_service(aport, atoken, tmp, internal_token=itoken,
                                     web_internal_url=f"http://127.0.0.1:{wport}", outbox_db=tmp / "outbox.db")
     rasa = stack.rasa_service(rport, token, model, endpoints, tmp, extra_env=rasa_env)

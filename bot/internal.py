@@ -95,14 +95,14 @@ def parse_case(data: dict[str, Any], units: frozenset[str]) -> NewCase:
     if not valid_session_id(session_id):
         raise ApiError(400, "invalid_session_id", "Das Feld 'session_id' fehlt oder ist ungültig.")
     unit = data.get("unit")
-    if unit not in units:
+    if not isinstance(unit, str) or unit not in units:
         raise ApiError(400, "unknown_unit", "Das Feld 'unit' nennt keine bekannte Stelle.")
     secondary = [u for u in _strings(data, "secondary_units") if u in units and u != unit]
     priority = data.get("priority", "normal")
-    if priority not in PRIORITIES:
+    if not isinstance(priority, str) or priority not in PRIORITIES:
         raise ApiError(400, "invalid_request", "Das Feld 'priority' muss 'high' oder 'normal' sein.")
     trigger = data.get("trigger")
-    if trigger not in TRIGGERS:
+    if not isinstance(trigger, str) or trigger not in TRIGGERS:
         raise ApiError(400, "invalid_request", "Das Feld 'trigger' ist ungültig.")
     contact_in = data.get("contact")
     if not isinstance(contact_in, dict):
@@ -110,7 +110,7 @@ def parse_case(data: dict[str, Any], units: frozenset[str]) -> NewCase:
     if contact_in.get("consent") is not True:
         raise ApiError(400, "no_consent", "Ohne Einwilligung wird kein Fall angelegt.")
     channel = contact_in.get("preferred_channel") or "any"
-    if channel not in CHANNELS:
+    if not isinstance(channel, str) or channel not in CHANNELS:
         raise ApiError(400, "invalid_request", "Das Feld 'preferred_channel' ist ungültig.")
     # A case without e-mail or phone is still taken (the transcript and a live chat remain): a 400 would
     # make the action server give the case up.

@@ -47,6 +47,9 @@ async def test_non_loopback_peers_are_refused(make_client) -> None:
     {"trigger": "whatever"}, {"contact": {"email": "a@b.de", "consent": False}},
     {"contact": "erika@example.org"}, {"created_at": "gestern"},
     {"secondary_units": "tax_office"}, {"description": "x" * 10_001},
+    # JSON objects and lists where a name is expected (found by tests/scale/test_fuzz.py: was a 500)
+    {"unit": {"id": "tax_office"}}, {"priority": ["high"]}, {"trigger": {}},
+    {"contact": {"consent": True, "preferred_channel": ["email"]}},
 ])
 async def test_invalid_cases_are_refused(client, change) -> None:
     resp = await client.post("/internal/v1/cases", json=case_payload(**change), headers=bearer(client))
