@@ -1,10 +1,11 @@
 """The gateway between the public channels (REST, socket.io) and Rasa's REST channel.
 
-Per user message: check length and rate limits, store the message (only after consent), forward it to
-``POST {RASA_URL}/webhooks/rest/webhook`` with a time-out, store and return the bot's answer. After the
-answer, a background task reads intent and confidence of the message from Rasa's tracker (the ``user``
-event carrying our ``krisenlotse_message_id``) instead of running NLU a second time: straight from Rasa's
-SQL tracker store when KRISENLOTSE_RASA_TRACKER_DB points at it, else through Rasa's HTTP API.
+Per user message: check length and rate limits, forward it to ``POST {RASA_URL}/webhooks/rest/webhook``
+with a time-out while storing it (only after consent; stored before the answer is returned), return the
+bot's answer and store it right after (reads of the conversation wait for that write: ``settled``). Intent
+and confidence of the message come from Rasa's tracker (the ``user`` event carrying our
+``krisenlotse_message_id``) instead of running NLU a second time: straight from Rasa's SQL tracker store
+when KRISENLOTSE_RASA_TRACKER_DB points at it, else (in the background) through Rasa's HTTP API.
 
 When Rasa (or its action server) is down, slow or answers with an error or with nothing, the user gets a
 polite German message and the contact card of the Wirtschaftsförderung; the user's message stays stored
@@ -185,6 +186,7 @@ class Gateway:
         self.limiter = limiter
         self.contact_card = contact_card
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._writes: dict[str, set[asyncio.Task[Any]]] = {}  # answers being written, per conversation
         # Tracker look-ups are extra work for Rasa: a few at a time, so they never crowd out user messages.
         self._lookups = asyncio.Semaphore(LOOKUP_CONCURRENCY)
         # Rasa's SQL tracker store, read directly (bot.tracker_db.TrackerReader); None: ask Rasa over HTTP.
@@ -251,9 +253,12 @@ class Gateway:
             user.delivered = True
             stored = await self._store_user_message(session_id, user, page)
             return Reply(messages=[], stored=stored, user_message_id=user.id, live=True)
-        stored = await self._store_user_message(session_id, user, page)
-
-        answer = await self._forward(session_id, text, page, user.id)
+        # The user's message is written while Rasa thinks (it is kept before the user sees an answer).
+        storing = asyncio.ensure_future(self._store_user_message(session_id, user, page))
+        try:
+            answer = await self._forward(session_id, text, page, user.id)
+        finally:
+            stored = await storing
         if answer is None:
             messages = [
                 Outgoing(text=TEXT_UNAVAILABLE_STORED if stored else TEXT_UNAVAILABLE, error=RASA_UNAVAILABLE),
@@ -263,18 +268,40 @@ class Gateway:
         else:
             messages, error = answer, None
         if stored:
-            # Rasa saved the tracker before it answered: intent and confidence are usually in its tracker
-            # database already, and go into the same transaction as the answer (one write, not two).
-            parsed = await self._parse_from_db(session_id, user.id) if error is None else None
-            try:
-                await self.store.add_messages(session_id, [m.stored() for m in messages],
-                                              delivered=user.id if error is None else None, intent=parsed)
-            except SQLAlchemyError as exc:
-                log.error("Could not store the bot's answer: %s", type(exc).__name__)
-            else:
-                if error is None and parsed is None and len(self._tasks) < MAX_PENDING_LOOKUPS:
-                    self.spawn(self.record_intent(session_id, user.id))
+            # The answer goes to the user at once and is written right after; reads of this conversation
+            # in this process (history, feedback, erasure) wait for it (``settled``).
+            self._track(session_id, self.spawn(self._store_answer(session_id, user.id, messages, error)))
         return Reply(messages=messages, error=error, stored=stored, user_message_id=user.id)
+
+    async def _store_answer(self, session_id: str, user_id: str, messages: list[Outgoing], error: str | None) -> None:
+        # Rasa saved the tracker before it answered: intent and confidence are usually in its tracker
+        # database already, and go into the same transaction as the answer (one write, not two).
+        parsed = await self._parse_from_db(session_id, user_id) if error is None else None
+        try:
+            await self.store.add_messages(session_id, [m.stored() for m in messages],
+                                          delivered=user_id if error is None else None, intent=parsed)
+        except SQLAlchemyError as exc:
+            log.error("Could not store the bot's answer: %s", type(exc).__name__)
+            return
+        if error is None and parsed is None and len(self._tasks) < MAX_PENDING_LOOKUPS:
+            self.spawn(self.record_intent(session_id, user_id))
+
+    def _track(self, session_id: str, task: asyncio.Task[Any]) -> None:
+        pending = self._writes.setdefault(session_id, set())
+        pending.add(task)
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            pending.discard(finished)
+            if not pending and self._writes.get(session_id) is pending:
+                del self._writes[session_id]
+
+        task.add_done_callback(done)
+
+    async def settled(self, session_id: str, timeout: float = 5.0) -> None:
+        """Wait until the answers to this conversation's messages are written (reads see what users saw)."""
+        pending = list(self._writes.get(session_id, ()))
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
 
     async def _is_live(self, session_id: str, user: NewMessage) -> bool:
         """Whether staff have taken the conversation over (the message then goes to them, not to Rasa).

@@ -185,6 +185,7 @@ async def consent(request: web.Request) -> web.Response:
 async def history(request: web.Request) -> web.Response:
     """The stored messages of a consented conversation."""
     session_id = path_session(request)
+    await request.app[GATEWAY].settled(session_id)
     messages = await request.app[STORE].history(session_id)
     if messages is None:
         raise ApiError(404, "unknown_session", "Dieses Gespräch ist nicht bekannt.")
@@ -203,6 +204,7 @@ async def feedback(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_request", "Das Feld 'rating' muss \"up\" oder \"down\" sein.")
     comment = optional_text(data, "comment", request.app[CONFIG].max_message_chars)
     rate_limit_address(request)
+    await request.app[GATEWAY].settled(session_id)
     if not await request.app[STORE].save_feedback(session_id, message_id, rating, comment):
         raise ApiError(404, "unknown_message", "Diese Nachricht ist nicht bekannt.")
     return web.Response(status=NO_CONTENT)
@@ -213,6 +215,7 @@ async def delete_conversation(request: web.Request) -> web.Response:
     session_id = path_session(request)
     rate_limit_address(request)
     config = request.app[CONFIG]
+    await request.app[GATEWAY].settled(session_id)
     known_here = await request.app[STORE].delete_conversation(session_id)
     cases = await request.app[CASES].delete_for_session(session_id)
     known_here = known_here or bool(cases)

@@ -38,6 +38,7 @@ async def live(aiohttp_client, rasa_stack, tmp_path):
 
 
 async def user_rows(client, session_id: str) -> list[Message]:
+    await client.server.app[GATEWAY].settled(session_id)  # the answer is written right after it is sent
     async with store_of(client).sessions() as db:
         rows = await db.scalars(select(Message).where(Message.conversation == session_id, Message.sender == "user")
                                 .order_by(Message.created))
@@ -53,6 +54,7 @@ async def test_real_answer_through_the_rest_channel(live) -> None:
     assert messages and not any("error" in m for m in messages), messages
     assert any(m.get("text") for m in messages)
     assert all(m["recipient_id"] == sid and m["message_id"] for m in messages)
+    await live.server.app[GATEWAY].settled(sid)
     history = await store_of(live).history(sid)
     assert history[0]["delivered"] is True
     assert len(history) == 1 + len(messages)
