@@ -117,13 +117,23 @@ class Stack:
 
 def start_stack(model: Path, log_dir: Path | None = None, *, web: bool = True,
                 rasa_env: Mapping[str, str] | None = None, web_env: Mapping[str, str] | None = None,
-                rasa_argv: list[str] | None = None, endpoints_extra: str = "") -> Stack:
+                rasa_argv: list[str] | None = None, endpoints_extra: str = "",
+                production: stack.Production | None = None) -> Stack:
     """Start the services and wait until Rasa has loaded ``model``; raises stack.StackError.
-    ``endpoints_extra`` is appended to Rasa's endpoints file (e.g. a Redis lock store)."""
+    ``endpoints_extra`` is appended to Rasa's endpoints file (e.g. a Redis lock store). ``production``: the
+    production profile itself (endpoints.production.yml: PostgreSQL tracker store, Redis lock store; the web
+    app on PostgreSQL and Redis), with the databases and prefixes it names (created if missing)."""
     tmp = log_dir or Path(tempfile.mkdtemp(prefix="kl-bench-"))
     token, atoken, itoken = (secrets.token_urlsafe(24) for _ in range(3))
     aport, rport, wport = stack.free_port(), stack.free_port(), stack.free_port()
-    endpoints = stack.write_endpoints(tmp / "endpoints.yml", aport, atoken, tmp / "tracker.db", endpoints_extra)
+    if production is None:
+        endpoints = stack.write_endpoints(tmp / "endpoints.yml", aport, atoken, tmp / "tracker.db",
+                                          endpoints_extra)
+    else:
+        production.ensure_databases()
+        endpoints = stack.PRODUCTION_ENDPOINTS
+        rasa_env = {**production.rasa_env(aport), "KRISENLOTSE_ACTIONS_TOKEN": atoken, **dict(rasa_env or {})}
+        web_env = {**production.web_env(), **dict(web_env or {})}
     actions = stack.actions_service(aport, atoken, tmp, internal_token=itoken,
                                     web_internal_url=f"http://127.0.0.1:{wport}", outbox_db=tmp / "outbox.db")
     rasa = stack.rasa_service(rport, token, model, endpoints, tmp, extra_env=rasa_env)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import random
 import secrets
@@ -275,6 +276,16 @@ def production_like(model: Path, log_dir: Path) -> common.Stack:
         f"lock_store:\n  type: redis\n  url: 127.0.0.1\n  port: 6379\n  key_prefix: {prefix}\n"))
 
 
+def production(model: Path, log_dir: Path) -> common.Stack:
+    """The production profile (KRISENLOTSE_PROFILE=production): PostgreSQL for Rasa's tracker store and the
+    web app, Redis lock store, socket.io queue and rate limits, 2 Rasa workers — on throw-away databases
+    (kl_load_*, left for inspection; drop them with `dropdb`) and Redis key prefixes."""
+    suffix = secrets.token_hex(4)
+    prod = dataclasses.replace(stack.Production.from_env(), web_db=f"kl_load_web_{suffix}",
+                               rasa_db=f"kl_load_rasa_{suffix}", prefix=f"klload{suffix}")
+    return common.start_stack(model, log_dir, rasa_env={"SANIC_WORKERS": "2"}, production=prod)
+
+
 def rasa_init_reference(workdir: Path) -> tuple[str, stack.Service]:
     """A plain bot from ``rasa init`` (its own small model), served on a free port: the reference."""
     rasa = str(stack.RASA_VENV / "bin" / "rasa")
@@ -299,7 +310,8 @@ async def compare(args: argparse.Namespace) -> list[Result]:
     base = Path(tempfile.mkdtemp(prefix="kl-load-"))
     try:
         for name, start in (("embedded", lambda d: common.start_stack(model, d)),
-                            ("production-like", lambda d: production_like(model, d))):
+                            ("production-like", lambda d: production_like(model, d)),
+                            ("production", lambda d: production(model, d))):
             if name not in args.profiles:
                 continue
             log_dir = base / name
@@ -343,8 +355,11 @@ def main() -> int:
     parser.add_argument("--soak", action="store_true", help="5 minutes at 20 conversations, memory every 30 s")
     parser.add_argument("--sample-every", type=float, default=30.0, help="memory sampling in the soak (s)")
     parser.add_argument("--compare", action="store_true",
-                        help="start and measure each profile in turn (embedded, production-like, rasa-init)")
-    parser.add_argument("--profiles", default="embedded,production-like,rasa-init", help="with --compare")
+                        help="start and measure each profile in turn (embedded, production-like, production, "
+                             "rasa-init)")
+    parser.add_argument("--profiles", default="embedded,production,rasa-init",
+                        help="with --compare: embedded, production (PostgreSQL + Redis + 2 Rasa workers), "
+                             "production-like (2 workers + Redis lock store, SQLite tracker), rasa-init")
     parser.add_argument("--model", type=Path, help="model for --compare (default: newest in models/)")
     parser.add_argument("--empty-ok", action="store_true", help="count empty answers of Rasa as answers")
     parser.add_argument("--allow-remote", action="store_true", help="allow URLs that are not on loopback")
