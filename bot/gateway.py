@@ -449,7 +449,9 @@ class Gateway:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def close(self, grace: float = 2.0) -> None:
+    async def close(self, grace: float = 10.0) -> None:
+        """Let background work finish (answers being written are data: they get ``grace`` seconds, enough
+        for a SQLite lock held by another writer), then cancel what is left."""
         if self._tasks:
             _done, pending = await asyncio.wait(list(self._tasks), timeout=grace)
             for task in pending:
