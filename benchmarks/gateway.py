@@ -140,44 +140,54 @@ def rest_target(http: aiohttp.ClientSession, url: str, consent: bool, gateway: b
     return open_conversation
 
 
+async def socketio_conversation(url: str, timeout: float, session_prefix: str, metadata: dict,
+                                ) -> tuple[str, Turn, Callable[[], Awaitable[None]]]:
+    """A socket.io conversation like the widget's: (session id, send one message, close). A message counts
+    as answered when the server sends ``bot_typing: false`` (after the last ``bot_uttered``); the turn
+    returns the first error code of the answer, "timeout", or None."""
+    client = socketio.AsyncClient(reconnection=False)
+    confirmed: asyncio.Queue[str] = asyncio.Queue()
+    done: asyncio.Queue[None] = asyncio.Queue()
+    errors: list[str] = []
+
+    client.on("session_confirm", lambda sid: confirmed.put_nowait(sid))
+
+    def on_typing(data: object) -> None:
+        if isinstance(data, dict) and data.get("typing") is False:
+            done.put_nowait(None)
+
+    def on_uttered(data: object) -> None:
+        if isinstance(data, dict) and data.get("error"):
+            errors.append(str(data["error"]))
+            if data["error"] in {"rate_limited", "message_too_long", "invalid_request", "empty_message"}:
+                done.put_nowait(None)  # refused before the round trip: no bot_typing follows
+
+    client.on("bot_typing", on_typing)
+    client.on("bot_uttered", on_uttered)
+    await client.connect(url, socketio_path="/socket.io/", transports=["websocket"], wait_timeout=timeout)
+    await client.emit("session_request", {"session_id": session_prefix + secrets.token_hex(12)})
+    session_id = await asyncio.wait_for(confirmed.get(), timeout)
+
+    async def turn(text: str) -> str | None:
+        errors.clear()
+        await client.emit("user_uttered", {"message": text, "session_id": session_id, "metadata": metadata})
+        try:
+            await asyncio.wait_for(done.get(), timeout)
+        except asyncio.TimeoutError:
+            return "timeout"
+        return errors[0] if errors else None
+
+    async def close() -> None:
+        await client.eio.disconnect(abort=True)
+
+    return session_id, turn, close
+
+
 def socketio_target(url: str, consent: bool, timeout: float):  # noqa: ANN201
+    metadata = {"consent": True, "page_url": "https://bench.example/", "page_language": "de"} if consent else {}
+
     async def open_conversation() -> tuple[Turn, Callable[[], Awaitable[None]]]:
-        client = socketio.AsyncClient(reconnection=False)
-        confirmed: asyncio.Queue[str] = asyncio.Queue()
-        done: asyncio.Queue[None] = asyncio.Queue()
-        errors: list[str] = []
-
-        client.on("session_confirm", lambda sid: confirmed.put_nowait(sid))
-
-        def on_typing(data: dict) -> None:
-            if isinstance(data, dict) and data.get("typing") is False:
-                done.put_nowait(None)
-
-        def on_uttered(data: dict) -> None:
-            if isinstance(data, dict) and data.get("error"):
-                errors.append(str(data["error"]))
-                if data["error"] in {"rate_limited", "message_too_long", "invalid_request", "empty_message"}:
-                    done.put_nowait(None)  # refused before the round trip: no bot_typing follows
-
-        client.on("bot_typing", on_typing)
-        client.on("bot_uttered", on_uttered)
-        await client.connect(url, socketio_path="/socket.io/", transports=["websocket"], wait_timeout=timeout)
-        await client.emit("session_request", {"session_id": "bench-" + secrets.token_hex(12)})
-        session_id = await asyncio.wait_for(confirmed.get(), timeout)
-        metadata = {"consent": True, "page_url": "https://bench.example/", "page_language": "de"} if consent else {}
-
-        async def turn(text: str) -> str | None:
-            errors.clear()
-            await client.emit("user_uttered", {"message": text, "session_id": session_id, "metadata": metadata})
-            try:
-                await asyncio.wait_for(done.get(), timeout)
-            except asyncio.TimeoutError:
-                return "timeout"
-            return errors[0] if errors else None
-
-        async def close() -> None:
-            await client.eio.disconnect(abort=True)
-
+        _session_id, turn, close = await socketio_conversation(url, timeout, "bench-", metadata)
         return turn, close
 
     return open_conversation

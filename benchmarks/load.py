@@ -35,11 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import common  # noqa: E402
-from benchmarks.gateway import DIALOGUES, Result, check_loopback  # noqa: E402
+from benchmarks.gateway import DIALOGUES, Result, check_loopback, socketio_conversation  # noqa: E402
 from tools import stack  # noqa: E402
 
 METADATA = {"consent": True, "page_url": "https://www.mannheim.de/wirtschaft", "page_language": "de"}
@@ -94,41 +93,7 @@ def rest_opener(http: aiohttp.ClientSession, url: str, gateway: bool,
 
 def socketio_opener(url: str, timeout: float) -> Callable[[], Awaitable[Conversation]]:
     async def open_conversation() -> Conversation:
-        client = socketio.AsyncClient(reconnection=False)
-        confirmed: asyncio.Queue[str] = asyncio.Queue()
-        done: asyncio.Queue[None] = asyncio.Queue()
-        errors: list[str] = []
-        client.on("session_confirm", lambda sid: confirmed.put_nowait(sid))
-
-        def on_typing(data: object) -> None:
-            if isinstance(data, dict) and data.get("typing") is False:
-                done.put_nowait(None)
-
-        def on_uttered(data: object) -> None:
-            if isinstance(data, dict) and data.get("error"):
-                errors.append(str(data["error"]))
-                if data["error"] in {"rate_limited", "message_too_long", "invalid_request", "empty_message"}:
-                    done.put_nowait(None)  # refused before the round trip: no bot_typing follows
-
-        client.on("bot_typing", on_typing)
-        client.on("bot_uttered", on_uttered)
-        await client.connect(url, socketio_path="/socket.io/", transports=["websocket"], wait_timeout=timeout)
-        await client.emit("session_request", {"session_id": "load-" + secrets.token_hex(12)})
-        session_id = await asyncio.wait_for(confirmed.get(), timeout)
-
-        async def turn(text: str) -> str | None:
-            errors.clear()
-            await client.emit("user_uttered", {"message": text, "session_id": session_id, "metadata": METADATA})
-            try:
-                await asyncio.wait_for(done.get(), timeout)
-            except asyncio.TimeoutError:
-                return "timeout"
-            return errors[0] if errors else None
-
-        async def close() -> None:
-            await client.eio.disconnect(abort=True)
-
-        return Conversation(session_id, turn, close)
+        return Conversation(*await socketio_conversation(url, timeout, "load-", METADATA))
 
     return open_conversation
 
