@@ -8,9 +8,11 @@ slow + e2e. There is no fake Rasa anywhere.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +115,28 @@ async def consent(client: TestClient, session_id: str) -> None:
 async def send(client: TestClient, session_id: str, message: str, **extra: Any) -> Any:
     resp = await client.post("/webhooks/rest/webhook", json={"sender": session_id, "message": message, **extra})
     return resp
+
+
+PG_ADMIN_URL = os.environ.get("KRISENLOTSE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@contextlib.asynccontextmanager
+async def throwaway_postgres() -> AsyncIterator[str]:
+    """A throw-away PostgreSQL database on loopback, as a postgresql+asyncpg URL; dropped afterwards. Skips when
+    no server answers, fails then with KRISENLOTSE_REQUIRE_SERVICES=1."""
+    import asyncpg
+
+    name = f"krisenlotse_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if os.environ.get("KRISENLOTSE_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -7,7 +7,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from sqlalchemy import inspect
 from bot.db import downgrade, make_engine, migrate
 from bot.models import Base
 from bot.store import NewMessage, Store
-from tests.bot.conftest import consent, new_session, send, store_of
+from tests.bot.conftest import consent, new_session, send, store_of, throwaway_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = "0004_model_registry"
@@ -99,28 +98,13 @@ def test_python_m_bot_migrate(tmp_path) -> None:
 
 # --- PostgreSQL -----------------------------------------------------------------------------------
 
-PG_ADMIN_URL = os.environ.get("KRISENLOTSE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
     """A throw-away PostgreSQL database on loopback (skips when no server answers)."""
-    import asyncpg
-
-    name = f"krisenlotse_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError) as exc:
-        if os.environ.get("KRISENLOTSE_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with throwaway_postgres() as url:
+        yield url
 
 
 @pytest.mark.services

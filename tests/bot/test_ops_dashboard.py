@@ -4,7 +4,6 @@ charts and German number formats on their own."""
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -29,10 +28,9 @@ from bot.ops.dashboard import (
     parse_range,
     summarise,
 )
-from tests.bot.conftest import app_of
+from tests.bot.conftest import app_of, throwaway_postgres
 from tests.bot.staff_helpers import add_user, login
 
-PG_ADMIN_URL = os.environ.get("KRISENLOTSE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 SVG = "{http://www.w3.org/2000/svg}"
 # 27.–30. März 2026: Berlin switches to summer time on the 29th (UTC+1 → UTC+2).
 RANGE = {"from": "2026-03-27", "to": "2026-03-30"}
@@ -53,22 +51,8 @@ async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str | No
     if request.param == "sqlite":
         yield None
         return
-    import asyncpg
-
-    name = f"krisenlotse_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError) as exc:
-        if os.environ.get("KRISENLOTSE_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with throwaway_postgres() as url:
+        yield url
 
 
 @pytest.fixture
