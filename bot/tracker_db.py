@@ -31,15 +31,21 @@ def async_url(url: str) -> str:
     return parsed.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
 
 
-def _engine(url: str | None) -> AsyncEngine | None:
-    """An engine for Rasa's tracker database, or None when it is not configured or the SQLite file is missing."""
+def _engine(url: str | None, pooled: bool = False) -> AsyncEngine | None:
+    """An engine for Rasa's tracker database, or None when it is not configured or the SQLite file is missing.
+
+    ``pooled``: kept open for many short reads (the gateway's, on the way to the user's answer), with short
+    waits so that a locked or restarting database makes the caller fall back instead of holding the answer."""
     if not url:
         return None
     aurl = async_url(url)
     path = sqlite_path(aurl)
     if path is not None and not path.exists():
         return None
-    return create_async_engine(aurl, poolclass=NullPool)
+    if not pooled:
+        return create_async_engine(aurl, poolclass=NullPool)
+    args = {"timeout": 1.0} if path is not None else {"timeout": 2.0, "command_timeout": 2.0}
+    return create_async_engine(aurl, pool_pre_ping=path is None, connect_args=args)
 
 
 async def _run(url: str | None, statement: str, params: dict[str, object]) -> int | None:
@@ -104,14 +110,9 @@ class TrackerReader:
         self._engine: AsyncEngine | None = None
 
     def _ready(self) -> AsyncEngine | None:
-        if self._engine is None and self.url:
-            aurl = async_url(self.url)
-            path = sqlite_path(aurl)
-            if path is not None and not path.exists():
-                return None  # Rasa has not created its database (yet), or uses another tracker store
-            # Short waits: the gateway reads on the way to the user's answer and falls back when it must wait.
-            args = {"timeout": 1.0} if path is not None else {"timeout": 2.0, "command_timeout": 2.0}
-            self._engine = create_async_engine(aurl, pool_pre_ping=path is None, connect_args=args)
+        # None until Rasa has created its database (SQLite), then one pooled engine for all reads.
+        if self._engine is None:
+            self._engine = _engine(self.url, pooled=True)
         return self._engine
 
     async def user_events(self, session_id: str, limit: int = 10) -> list[dict[str, object]] | None:
