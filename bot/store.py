@@ -115,17 +115,14 @@ class Store:
             row = (await conn.execute(
                 select(Conversation.consent_at, Conversation.last_activity)
                 .where(Conversation.session_id == session_id))).first()
+            if (row is None or row.consent_at is None) and not consent:
+                return False
+            before = now if row is None else as_utc(row.last_activity)
+            newest = max([before, *(m.created for m in messages)])
             if row is None:
-                if not consent:
-                    return False
                 await conn.execute(insert(Conversation).values(
                     session_id=session_id, created=now, consent_at=now, page_url=page_url,
-                    page_language=page_language, last_activity=now))
-                last_activity = now
-            else:
-                if row.consent_at is None and not consent:
-                    return False
-                last_activity = as_utc(row.last_activity)
+                    page_language=page_language, last_activity=newest))
             if delivered:
                 values: dict[str, Any] = {"delivered": True}
                 if intent is not None:
@@ -136,10 +133,9 @@ class Store:
                     {"id": msg.id, "conversation": session_id, "sender": msg.sender, "text": msg.text,
                      "buttons": msg.buttons, "custom": msg.custom, "delivered": msg.delivered,
                      "created": msg.created} for msg in messages])
-            changes: dict[str, Any] = {}
-            newest = max([last_activity, *(m.created for m in messages)])
             if row is not None:
-                if newest != last_activity:
+                changes: dict[str, Any] = {}
+                if newest != before:
                     changes["last_activity"] = newest
                 if row.consent_at is None:
                     changes["consent_at"] = now
@@ -147,11 +143,9 @@ class Store:
                     changes["page_url"] = page_url
                 if page_language:
                     changes["page_language"] = page_language
-            elif newest != last_activity:
-                changes["last_activity"] = newest
-            if changes:
-                await conn.execute(update(Conversation).where(Conversation.session_id == session_id)
-                                   .values(**changes))
+                if changes:
+                    await conn.execute(update(Conversation).where(Conversation.session_id == session_id)
+                                       .values(**changes))
         return True
 
     async def mark_delivered(self, message_id: str) -> None:
