@@ -1,4 +1,4 @@
-"""Topic answers (data/answers.yml): text, official source, date checked and quick replies."""
+"""Topic answers (data/answers.yml): text, the pages it rests on, checked / review_by dates, quick replies."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
-from actions.datafile import DATA_DIR, DataFileError, EntryNamer, check_schema, line_of, read_yaml
+from actions.datafile import DATA_DIR, DataFileError, EntryNamer, check_schema, field_name, line_of, read_yaml
 from actions.schemas import ANSWERS_SCHEMA
+from actions.sources import Source, as_date, is_page_url
 
 ANSWERS_FILE = DATA_DIR / "answers.yml"
 
@@ -27,47 +29,109 @@ class Button:
 
 @dataclass(frozen=True)
 class Answer:
-    """The answer to one topical intent."""
+    """The answer to one topical intent: text, the pages it rests on, when it was checked and is due again."""
 
     intent: str
     text: str
-    source_title: str
-    source_url: str
+    sources: tuple[Source, ...]
     checked: date
+    review_by: date
     buttons: tuple[Button, ...]
+    variants: Mapping[str, Answer] = MappingProxyType({})
+
+    @property
+    def source_title(self) -> str:
+        return self.sources[0].title or self.sources[0].url
+
+    @property
+    def source_url(self) -> str:
+        return self.sources[0].url
 
     def with_source(self) -> str:
-        """Answer text followed by the source line in Markdown."""
-        return (
-            f"{self.text}\n\nQuelle: [{self.source_title}]({self.source_url}) "
-            f"(Stand: {self.checked:%d.%m.%Y})"
-        )
+        """Answer text, its sources as Markdown links named by their site (short on phones), 'Stand: <checked>'."""
+        names: list[str] = []
+        links = []
+        for src in self.sources:
+            site = site_name(src.url)
+            names.append(site)
+            count = names.count(site)
+            links.append(f"[{site}{f' ({count})' if count > 1 else ''}]({src.url})")
+        label = "Quelle" if len(self.sources) == 1 else "Quellen"
+        return f"{self.text}\n\n{label}: {', '.join(links)} (Stand: {self.checked:%d.%m.%Y})"
+
+    def variant(self, name: str | None) -> Answer:
+        """The variant ``name`` (e.g. tax_relief 'municipal'), or this answer."""
+        return self.variants.get(name or "", self)
 
     def button_dicts(self) -> list[dict[str, str]]:
         return [button.as_dict() for button in self.buttons]
 
+    def overdue(self, today: date) -> bool:
+        return self.review_by < today
 
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
+
+def site_name(url: str) -> str:
+    """'https://www.ihk.de/regensburg/…' -> 'ihk.de' (the link text of a source)."""
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
+def _sources(path: Path, data: Any, where: tuple[str | int, ...], raw: list[Any], entry: str) -> tuple[Source, ...]:
+    result = []
+    for index, item in enumerate(raw):
+        dates = {}
+        for key in ("retrieved", "as_of"):
+            if key not in item:
+                continue
+            dates[key] = as_date(item[key])
+            if dates[key] is None:
+                raise DataFileError(
+                    path,
+                    f"{item[key]!r} is not a date (YYYY-MM-DD)",
+                    entry=entry,
+                    field=field_name((*where[2:], index, key)),
+                    line=line_of(data, (*where, index, key)),
+                )
+        if not is_page_url(str(item["url"])):
+            raise DataFileError(
+                path,
+                "must be the URL of a specific page, not a domain root",
+                entry=entry,
+                field=field_name((*where[2:], index, "url")),
+                line=line_of(data, (*where, index, "url")),
+            )
+        result.append(
+            Source(url=str(item["url"]), retrieved=dates["retrieved"], as_of=dates.get("as_of"), title=item["title"])
+        )
+    return tuple(result)
+
+
+def _date(path: Path, data: Any, intent: str, raw: Mapping[str, Any], key: str) -> date:
+    value = as_date(raw[key])
+    if value is None:
+        raise DataFileError(
+            path,
+            f"{raw[key]!r} is not a date (YYYY-MM-DD)",
+            entry=intent,
+            field=key,
+            line=line_of(data, ("answers", intent, key)),
+        )
+    return value
 
 
 def _build(path: Path, data: Any) -> Mapping[str, Answer]:
     check_schema(path, data, ANSWERS_SCHEMA, EntryNamer("answers"))
     answers: dict[str, Answer] = {}
     for intent, raw in data["answers"].items():
-        checked = _as_date(raw["checked"])
-        if checked is None:
+        checked = _date(path, data, intent, raw, "checked")
+        review_by = _date(path, data, intent, raw, "review_by")
+        if review_by < checked:
             raise DataFileError(
                 path,
-                f"{raw['checked']!r} is not a date (YYYY-MM-DD)",
+                "review_by lies before the date the answer was checked",
                 entry=intent,
-                field="checked",
-                line=line_of(data, ("answers", intent, "checked")),
+                field="review_by",
+                line=line_of(data, ("answers", intent, "review_by")),
             )
         for index, button in enumerate(raw["buttons"]):
             if button["payload"] == f"/{intent}":
@@ -78,13 +142,26 @@ def _build(path: Path, data: Any) -> Mapping[str, Answer]:
                     field=f"buttons[{index}].payload",
                     line=line_of(data, ("answers", intent, "buttons", index)),
                 )
+        buttons = tuple(Button(str(b["title"]), str(b["payload"])) for b in raw["buttons"])
+        variants = {
+            name: Answer(
+                intent=intent,
+                text=" ".join(str(var["text"]).split()),
+                sources=_sources(path, data, ("answers", intent, "variants", name, "sources"), var["sources"], intent),
+                checked=checked,
+                review_by=review_by,
+                buttons=buttons,
+            )
+            for name, var in (raw.get("variants") or {}).items()
+        }
         answers[intent] = Answer(
             intent=intent,
             text=" ".join(str(raw["text"]).split()),
-            source_title=str(raw["source"]["title"]),
-            source_url=str(raw["source"]["url"]),
+            sources=_sources(path, data, ("answers", intent, "sources"), raw["sources"], intent),
             checked=checked,
-            buttons=tuple(Button(str(b["title"]), str(b["payload"])) for b in raw["buttons"]),
+            review_by=review_by,
+            buttons=buttons,
+            variants=MappingProxyType(variants),
         )
     return MappingProxyType(answers)
 

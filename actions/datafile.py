@@ -57,6 +57,8 @@ def read_yaml(path: Path) -> Any:
         raise DataFileError(path, f"YAML syntax error: {problem}", line=line) from exc
     except YAMLError as exc:
         raise DataFileError(path, f"YAML syntax error: {exc}") from exc
+    except ValueError as exc:  # e.g. an impossible date such as 2026-12-32, which YAML reads as a timestamp
+        raise DataFileError(path, f"invalid value ({exc}); dates are written YYYY-MM-DD") from exc
 
 
 def line_of(root: Any, path: Sequence[PathItem]) -> int | None:

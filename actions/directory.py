@@ -21,7 +21,8 @@ from actions.datafile import (
     read_yaml,
 )
 from actions.holidays import holiday_name
-from actions.schemas import CONTACTS_SCHEMA, DAYS
+from actions.schemas import CONTACTS_SCHEMA, DAYS, SOURCED_UNIT_FIELDS
+from actions.sources import Source, as_date, is_page_url
 from actions.texts import WEEKDAYS_DE
 
 CONTACTS_FILE = DATA_DIR / "contacts.yml"
@@ -33,7 +34,7 @@ Interval = tuple[str, str]
 
 @dataclass(frozen=True)
 class Unit:
-    """One office of the contact directory."""
+    """One office of the contact directory; every value comes from a cited page (``sources``)."""
 
     id: str
     name: str
@@ -44,15 +45,33 @@ class Unit:
     address: str | None
     opening_hours: Mapping[str, tuple[Interval, ...]] | None
     languages: tuple[str, ...]
-    verified: bool
-    unverified: tuple[str, ...] = ()
+    handles_cases: bool = False
+    sources: Mapping[str, Source] = MappingProxyType({})
+    hours_note: str | None = None
     note: str | None = None
 
     def hours_json(self) -> dict[str, list[list[str]]] | None:
-        """Opening hours as plain JSON (mon..sun -> [[from, to], ...])."""
+        """Opening hours as plain JSON (mon..sun -> [[from, to], ...]); None when no page states them."""
         if self.opening_hours is None:
             return None
         return {day: [list(iv) for iv in self.opening_hours[day]] for day in DAYS}
+
+    @property
+    def reachable(self) -> bool:
+        """True when a cited page gives a phone number or an e-mail address."""
+        return bool(self.phone or self.email)
+
+    def present_fields(self) -> tuple[str, ...]:
+        """The sourced fields that have a value."""
+        return tuple(f for f in SOURCED_UNIT_FIELDS if getattr(self, f) not in (None, ""))
+
+    def checked_on(self) -> date | None:
+        """The oldest ``retrieved`` date of the unit's sources (None without sources)."""
+        return min((src.retrieved for src in self.sources.values()), default=None)
+
+    def old_fields(self, today: date) -> tuple[str, ...]:
+        """Fields whose page is older than OLD_PAGE_YEARS years (shown with a hint to check the page)."""
+        return tuple(f for f, src in self.sources.items() if getattr(self, f, None) and src.is_old(today))
 
 
 @dataclass(frozen=True)
@@ -92,12 +111,32 @@ def _check_unit(path: Path, data: Any, unit_id: str, raw: Mapping[str, Any]) -> 
                     f"interval {start}-{end} overlaps another interval on {day}", "opening_hours", day, index
                 )
             previous = (_minutes(start), _minutes(end))
-    unverified = list(raw.get("unverified") or [])
-    for field in ("phone", "email", "address", "opening_hours"):
-        if raw[field] is None and field not in unverified:
-            fail("is null but not listed in 'unverified'", field)
-    if raw["verified"] and unverified:
-        fail(f"is true although fields are unverified ({', '.join(unverified)})", "verified")
+    sources = raw.get("sources") or {}
+    for field in SOURCED_UNIT_FIELDS:
+        if raw.get(field) not in (None, "") and field not in sources:
+            fail("has a value but no source (add sources." + field + ": {url, retrieved})", field)
+    for field, source in sources.items():
+        if raw.get(field) in (None, ""):
+            fail(f"source given for '{field}', which has no value", "sources", field)
+        for key in ("retrieved", "as_of"):
+            if key in source and as_date(source[key]) is None:
+                fail(f"{source[key]!r} is not a date (YYYY-MM-DD)", "sources", field, key)
+        if not is_page_url(str(source["url"])):
+            fail("must be the URL of a specific page, not a domain root", "sources", field, "url")
+
+
+def _sources(raw: Mapping[str, Any]) -> Mapping[str, Source]:
+    result = {}
+    for field, source in (raw.get("sources") or {}).items():
+        retrieved = as_date(source["retrieved"])
+        assert retrieved is not None  # checked in _check_unit
+        result[field] = Source(
+            url=str(source["url"]),
+            retrieved=retrieved,
+            as_of=as_date(source["as_of"]) if "as_of" in source else None,
+            title=source.get("title"),
+        )
+    return MappingProxyType(result)
 
 
 def _build(path: Path, data: Any) -> Directory:
@@ -118,8 +157,9 @@ def _build(path: Path, data: Any) -> Directory:
             if hours is None
             else {day: tuple(sorted((str(a), str(b)) for a, b in hours[day])) for day in DAYS},
             languages=tuple(raw["languages"]),
-            verified=bool(raw["verified"]),
-            unverified=tuple(raw.get("unverified") or ()),
+            handles_cases=bool(raw["handles_cases"]),
+            sources=_sources(raw),
+            hours_note=raw.get("hours_note"),
             note=raw.get("note"),
         )
     return Directory(path=path, units=MappingProxyType(units))
@@ -213,16 +253,25 @@ def when_phrase(moment: datetime, at: datetime) -> str:
     return day_phrase(moment, at, "ab")
 
 
+def hours_are_fact(unit: Unit, at: datetime) -> bool:
+    """True when a cited page, not older than OLD_PAGE_YEARS, states the unit's hours."""
+    source = unit.sources.get("opening_hours")
+    return unit.opening_hours is not None and source is not None and not source.is_old(local(at).date())
+
+
+CHECK_HOURS = "Sprech- und Telefonzeiten bitte auf der Seite der Stelle prüfen."
+
+
 def opening_phrase(unit: Unit, at: datetime) -> str:
-    """German sentence: open now (until when) or when the unit is reachable again."""
-    if unit.opening_hours is None:
-        return "Die Öffnungszeiten finden Sie auf der Website."
+    """German sentence: open now (until when) or when the unit is reachable again — only from sourced hours."""
+    if not hours_are_fact(unit, at):
+        return CHECK_HOURS
     end = closes_at(unit, at)
     if end is not None:
-        return f"Die Stelle ist gerade geöffnet (heute bis {end:%H:%M} Uhr)."
+        return f"Die Stelle ist gerade erreichbar (heute bis {end:%H:%M} Uhr)."
     holiday = holiday_name(local(at).date())
     prefix = f"Heute ist Feiertag ({holiday}): " if holiday else ""
     following = next_opening(unit, at)
     if following is None:
-        return f"{prefix}Die Stelle ist gerade geschlossen; die Öffnungszeiten finden Sie auf der Website."
-    return f"{prefix}Die Stelle ist gerade geschlossen und wieder erreichbar {when_phrase(following, at)}."
+        return f"{prefix}Die Stelle ist gerade nicht erreichbar; {CHECK_HOURS[0].lower()}{CHECK_HOURS[1:]}"
+    return f"{prefix}Die Stelle ist gerade nicht erreichbar, wieder {when_phrase(following, at)}."

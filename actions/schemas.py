@@ -26,29 +26,48 @@ _TIME = {
 }
 _INTERVAL = {"type": "array", "items": _TIME, "minItems": 2, "maxItems": 2}
 _TEXT = {"type": "string", "minLength": 1}
-UNIT_FIELDS_UNVERIFIABLE = ("phone", "email", "web", "address", "opening_hours", "languages")
+#: Where a fact was read: the page (never a domain root), when it was read and, if the page states it, its date.
+SOURCE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["url", "retrieved"],
+    "additionalProperties": False,
+    "properties": {
+        "url": {
+            "type": "string",
+            "pattern": r"^https?://[a-z0-9.-]+\.[a-z]{2,}/\S+$",  # a page: see sources.is_page_url
+            "description": "the URL of a specific page (with a path, not a domain root)",
+        },
+        "retrieved": {},  # a date, checked by the loader
+        "as_of": {},  # optional: the date the page itself states
+        "title": _TEXT,
+    },
+}
+#: Fields of a unit whose value must come from a cited page.
+SOURCED_UNIT_FIELDS: tuple[str, ...] = ("name", "phone", "email", "web", "address", "opening_hours", "note")
 
 UNIT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": [
         "name",
         "description",
+        "handles_cases",
         "phone",
         "email",
         "web",
         "address",
         "opening_hours",
         "languages",
-        "verified",
+        "sources",
     ],
     "additionalProperties": False,
     "properties": {
         "name": _TEXT,
         "description": _TEXT,
+        "handles_cases": {"type": "boolean"},
         "phone": {
             "type": ["string", "null"],
-            "pattern": r"^\+?[0-9][0-9 /()-]{4,}$",
-            "description": "a phone number (digits, spaces, + / - ( ))",
+            "pattern": r"^(\+?[0-9][0-9 /()-]{4,}|11[0-9])$",
+            "description": "a phone number (digits, spaces, + / - ( )) or a 11x service number such as 115",
         },
         "email": {
             "type": ["string", "null"],
@@ -63,21 +82,21 @@ UNIT_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {day: {"type": "array", "items": _INTERVAL} for day in DAYS},
         },
+        "hours_note": _TEXT,
         "languages": {
             "type": "array",
             "minItems": 1,
             "uniqueItems": True,
             "items": {"type": "string", "pattern": r"^[a-z]{2}$", "description": "an ISO 639-1 code"},
         },
-        "verified": {"type": "boolean"},
         "note": _TEXT,
-        "unverified": {
-            "type": "array",
-            "uniqueItems": True,
-            "items": {
-                "enum": list(UNIT_FIELDS_UNVERIFIABLE),
-                "description": f"one of {', '.join(UNIT_FIELDS_UNVERIFIABLE)}",
+        "sources": {
+            "type": "object",
+            "propertyNames": {
+                "enum": list(SOURCED_UNIT_FIELDS),
+                "description": f"one of {', '.join(SOURCED_UNIT_FIELDS)}",
             },
+            "additionalProperties": SOURCE_SCHEMA,
         },
     },
 }
@@ -124,6 +143,12 @@ ROUTE_SCHEMA: dict[str, Any] = {
                     "uniqueItems": True,
                     "items": {"type": "string", "minLength": 1},
                 },
+                "tax": {
+                    "type": "array",
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "items": {"enum": ["municipal", "state", "both"], "description": "municipal, state or both"},
+                },
                 "employees_min": {"type": "integer", "minimum": 0},
                 "employees_max": {"type": "integer", "minimum": 0},
             },
@@ -167,22 +192,29 @@ BUTTON_SCHEMA: dict[str, Any] = {
     },
 }
 
+_ANSWER_TEXT = {"type": "string", "minLength": 40, "maxLength": 900}
+_ANSWER_SOURCES = {"type": "array", "minItems": 1, "maxItems": 10, "items": {**SOURCE_SCHEMA, "required": ["title", "url", "retrieved"]}}
+
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["text", "source", "checked", "buttons"],
+    "required": ["text", "sources", "checked", "review_by", "buttons"],
     "additionalProperties": False,
     "properties": {
-        "text": {"type": "string", "minLength": 40, "maxLength": 900},
-        "source": {
+        "text": _ANSWER_TEXT,
+        "sources": _ANSWER_SOURCES,
+        "checked": {},  # a date (YAML timestamp or 'YYYY-MM-DD'), checked by the loader
+        "review_by": {},  # likewise: when the answer must be checked again
+        "variants": {
             "type": "object",
-            "required": ["title", "url"],
-            "additionalProperties": False,
-            "properties": {
-                "title": {"type": "string", "minLength": 3},
-                "url": HTTPS_URL,
+            "minProperties": 1,
+            "propertyNames": {"pattern": r"^[a-z][a-z_]*$", "description": "a snake_case variant name"},
+            "additionalProperties": {
+                "type": "object",
+                "required": ["text", "sources"],
+                "additionalProperties": False,
+                "properties": {"text": _ANSWER_TEXT, "sources": _ANSWER_SOURCES},
             },
         },
-        "checked": {},  # a date (YAML timestamp or 'YYYY-MM-DD'), checked below
         "buttons": {"type": "array", "minItems": 2, "maxItems": 3, "items": BUTTON_SCHEMA},
     },
 }
