@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from actions.contactinfo import CHANNELS
-from actions.directory import Directory, local
+from actions.directory import Directory, Unit, local
 from actions.routing import RoutingTable
-from actions.servicelevel import expected_response_by
+from actions.servicelevel import promised_response_by
 from actions.urgency import merge
 
 #: No 0/O, 1/I: the number is read out on the phone and typed from a screen.
@@ -44,6 +44,17 @@ def contact_channel(slots: Mapping[str, Any]) -> str:
     return "any"
 
 
+def receiving_unit(directory: Directory, routing: RoutingTable, unit_id: str) -> Unit:
+    """The office that works the case in the staff console: the routed office if it works cases there,
+    else the coordinating office (routing's default unit, the Wirtschaftsförderung) that forwards it."""
+    unit = directory.get(unit_id)
+    return unit if unit.handles_cases else directory.get(routing.default_unit)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment is not None else None
+
+
 def case_from_slots(
     slots: Mapping[str, Any],
     *,
@@ -55,7 +66,8 @@ def case_from_slots(
 ) -> dict[str, Any]:
     """The body of ``POST /internal/v1/cases`` for a filled escalation form."""
     found = routing.route("human_handoff", slots)  # current topic's office, else the default unit
-    unit = directory.get(found.primary)
+    unit = receiving_unit(directory, routing, found.primary)
+    secondary = [uid for uid in (found.primary, *found.secondary) if uid != unit.id]
     signals = merge(slots.get("urgent_signals"), [])
     trigger = slots.get("case_trigger")
     if trigger not in TRIGGERS:
@@ -66,7 +78,7 @@ def case_from_slots(
         "case_number": case_number,
         "session_id": session_id,
         "unit": unit.id,
-        "secondary_units": list(found.secondary),
+        "secondary_units": secondary,
         "topic": found.topic,
         "priority": priority,
         "trigger": trigger,
@@ -80,6 +92,6 @@ def case_from_slots(
             "consent": True,
         },
         "description": slots.get("case_description"),
-        "expected_response_by": expected_response_by(unit, created).isoformat(timespec="seconds"),
+        "expected_response_by": _iso(promised_response_by(unit, created)),
         "created_at": created.isoformat(timespec="seconds"),
     }

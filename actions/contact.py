@@ -9,9 +9,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
+from actions.cases import receiving_unit
 from actions.escalation import start_form
 from actions.replies import knowledge, send_card
-from actions.texts import ESCALATION_INTRO, HANDOFF, TOPIC_TITLES, addressee
+from actions.texts import ESCALATION_INTRO, HANDOFF, HANDOFF_FORWARD, TOPIC_TITLES, addressee, nominative
 
 
 class ActionContactCard(Action):
@@ -46,7 +47,14 @@ class ActionHumanHandoff(Action):
         data = knowledge()
         found = data.routing.route("human_handoff", tracker.slots)
         unit = data.directory.get(found.primary)
-        lead = HANDOFF.format(addressee=addressee(unit.id, unit.name))
+        coordinator = receiving_unit(data.directory, data.routing, unit.id)
+        if coordinator.id == unit.id:
+            lead = HANDOFF.format(addressee=addressee(unit.id, unit.name))
+        else:
+            lead = HANDOFF_FORWARD.format(
+                addressee=addressee(unit.id, unit.name),
+                coordinator=nominative(coordinator.id, coordinator.name, sentence_start=False),
+            )
         send_card(dispatcher, found.topic or "human_handoff", unit, clock.now(), lead)
         dispatcher.utter_message(text=ESCALATION_INTRO)
         return [SlotSet("misunderstandings", 0), *start_form(tracker, "human_handoff")]

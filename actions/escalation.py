@@ -22,7 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
 from actions.cards import build_card
-from actions.cases import TRIGGERS, case_from_slots, new_case_number
+from actions.cases import TRIGGERS, case_from_slots, new_case_number, receiving_unit
 from actions.contactinfo import (
     DESCRIPTION_MAX,
     DESCRIPTION_MIN,
@@ -44,7 +44,7 @@ from actions.delivery import (
     WebAppClient,
     deliver_now,
 )
-from actions.directory import open_now
+from actions.directory import Unit, hours_are_fact, open_now
 from actions.outbox import DuplicateCase, Outbox, OutboxError
 from actions.redaction import mask_email, mask_phone
 from actions.replies import knowledge, latest_intent
@@ -53,6 +53,7 @@ from actions.texts import (
     ASK_CHANNEL,
     ASK_COMPANY,
     ASK_CONSENT,
+    ASK_CONSENT_FORWARD,
     ASK_DESCRIPTION,
     ASK_EMAIL,
     ASK_EMAIL_HAVE_PHONE,
@@ -60,9 +61,12 @@ from actions.texts import (
     ASK_PHONE,
     ASK_PHONE_OPTIONAL,
     CASE_CREATED,
+    CASE_CREATED_NO_DATE,
     CASE_DECLINED,
+    CASE_FORWARDED,
     CASE_NOT_SAVED,
     CASE_QUEUED,
+    CASE_QUEUED_NO_DATE,
     CHANNEL_BUTTONS,
     CHANNEL_PHRASES,
     CONSENT_SUMMARY,
@@ -84,10 +88,15 @@ from actions.texts import (
     URGENT_OFFER,
     YES_NO_BUTTONS,
     addressee,
+    from_unit,
+    nominative,
 )
 from actions.urgency import detect, merge
 
 logger = logging.getLogger(__name__)
+
+#: Topics that are urgent whatever the words: topic -> urgent signal (docs/escalation-contract.md).
+URGENT_TOPICS: dict[str, str] = {"insolvency_restructuring": "insolvency"}
 
 FORM = "escalation_form"
 #: The form's questions in the order they are asked (domain.yml: forms.escalation_form.required_slots).
@@ -129,8 +138,13 @@ def urgent_events(tracker: Tracker, signals: list[str]) -> list[dict[str, Any]]:
 
 
 def offer_if_urgent(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
-    """After an answer: if the user's message sounds urgent, offer that a person calls back."""
+    """After an answer: if the user's message sounds urgent, offer that a person calls back.
+
+    A question about insolvency is urgent in itself (the filing deadlines of § 15a InsO run)."""
     signals = detect(latest_text(tracker))
+    topic_signal = URGENT_TOPICS.get(latest_intent(tracker) or "")
+    if topic_signal and topic_signal not in signals:
+        signals = merge(signals, [topic_signal])
     if not signals:
         return []
     if (tracker.active_loop or {}).get("name") != FORM:  # in the form a person is being asked for already
@@ -246,8 +260,15 @@ class ActionAskContactConsent(AskSlot, Action):
 
     def question(self, tracker: Tracker) -> tuple[str, list[dict[str, str]]]:
         data = knowledge()
-        unit = data.directory.get(data.routing.route("human_handoff", tracker.slots).primary)
-        question = ASK_CONSENT.format(addressee=addressee(unit.id, unit.name))
+        routed = data.directory.get(data.routing.route("human_handoff", tracker.slots).primary)
+        unit = receiving_unit(data.directory, data.routing, routed.id)
+        if unit.id == routed.id:
+            question = ASK_CONSENT.format(addressee=addressee(unit.id, unit.name))
+        else:
+            question = ASK_CONSENT_FORWARD.format(
+                coordinator=nominative(unit.id, unit.name, sentence_start=False),
+                addressee=addressee(routed.id, routed.name),
+            )
         details = [
             str(value)
             for slot in ("contact_name", "contact_company", "contact_email", "contact_phone")
@@ -451,15 +472,16 @@ class ActionSubmitCase(Action):
         data = knowledge()
         at = clock.now()
         slots = dict(tracker.slots)
-        unit = data.directory.get(data.routing.route("human_handoff", slots).primary)
-        to_unit = addressee(unit.id, unit.name)
+        routed = data.directory.get(data.routing.route("human_handoff", slots).primary)
+        unit = receiving_unit(data.directory, data.routing, routed.id)
+        to_unit = addressee(routed.id, routed.name)
         done = [*reset_form(), *(SlotSet(slot, None) for slot in CASE_CONTEXT)]
         if slots.get("contact_consent") is not True or not (
             slots.get("contact_email") or slots.get("contact_phone")
         ):
             dispatcher.utter_message(text=CASE_DECLINED.format(addressee=to_unit))
             dispatcher.utter_message(
-                json_message=build_card(slots.get("current_topic") or "human_handoff", unit, at)
+                json_message=build_card(slots.get("current_topic") or "human_handoff", routed, at)
             )
             return done
 
@@ -476,9 +498,9 @@ class ActionSubmitCase(Action):
                     "Case %s lost: neither stored nor delivered (%s)", payload["case_number"], result.error
                 )
                 dispatcher.utter_message(text=CASE_NOT_SAVED.format(addressee=to_unit))
-                dispatcher.utter_message(json_message=build_card("human_handoff", unit, at))
+                dispatcher.utter_message(json_message=build_card("human_handoff", routed, at))
                 return done
-        self._confirm(dispatcher, payload, result, to_unit, at)
+        self._confirm(dispatcher, payload, result, routed, unit, at)
         logger.info(
             "Case %s for %s (priority %s, trigger %s, contact %s / %s): %s",
             payload["case_number"],
@@ -489,7 +511,8 @@ class ActionSubmitCase(Action):
             mask_phone(payload["contact"]["phone"]),
             "delivered" if result.ok else "in the outbox",
         )
-        if result.ok and open_now(unit, at):
+        reachable = open_now(unit, at) if hours_are_fact(unit, at) else None  # None: hours unknown
+        if result.ok and reachable is not False:
             staff = await client.staff_online(unit.id)
             if staff:
                 dispatcher.utter_message(text=LIVE_CHAT_OFFER, buttons=[LIVE_CHAT_BUTTON])
@@ -524,18 +547,35 @@ class ActionSubmitCase(Action):
 
     @staticmethod
     def _confirm(
-        dispatcher: CollectingDispatcher, payload: dict[str, Any], result: Result, to_unit: str, at: datetime
+        dispatcher: CollectingDispatcher,
+        payload: dict[str, Any],
+        result: Result,
+        routed: Unit,
+        unit: Unit,
+        at: datetime,
     ) -> None:
-        deadline = datetime.fromisoformat(payload["expected_response_by"])
-        template = CASE_CREATED if result.ok else CASE_QUEUED
-        dispatcher.utter_message(
-            text=template.format(
+        """Case number and, only where it can be kept, a reply promise (docs/content.md)."""
+        channel = _channel_phrase(payload["contact"]["preferred_channel"])
+        if routed.id != unit.id:  # an outside body: the city forwards, promises nothing on its behalf
+            text = CASE_FORWARDED.format(
                 case_number=payload["case_number"],
-                addressee=to_unit,
-                channel=_channel_phrase(payload["contact"]["preferred_channel"]),
+                coordinator=nominative(unit.id, unit.name),
+                outside=addressee(routed.id, routed.name),
+                from_outside=from_unit(routed.id, routed.name),
+            )
+        elif payload.get("expected_response_by"):
+            deadline = datetime.fromisoformat(payload["expected_response_by"])
+            text = (CASE_CREATED if result.ok else CASE_QUEUED).format(
+                case_number=payload["case_number"],
+                addressee=addressee(unit.id, unit.name),
+                channel=channel,
                 when=f"spätestens {deadline_phrase(deadline, at)}",
             )
-        )
+        else:
+            text = (CASE_CREATED_NO_DATE if result.ok else CASE_QUEUED_NO_DATE).format(
+                case_number=payload["case_number"], addressee=addressee(unit.id, unit.name), channel=channel
+            )
+        dispatcher.utter_message(text=text)
 
 
 class ActionResetEscalation(Action):

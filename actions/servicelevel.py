@@ -1,8 +1,10 @@
 """When a unit answers a case: one working day (8 h) of the unit's opening time after the case was made.
 
 Counting starts now if the unit is open, else at its next opening; weekends, closed hours and the public
-holidays of Baden-Württemberg (actions/holidays.py, via directory.intervals_on) do not count. Units
-without known opening hours are counted with DEFAULT_HOURS.
+holidays of Baden-Württemberg (actions/holidays.py, via directory.intervals_on) do not count.
+A date is promised only for offices that work cases in the staff console (``handles_cases``) and whose
+hours a cited page states (``directory.hours_are_fact``); for every other office ``promised_response_by``
+gives None and the user is told honestly that no date can be promised.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from actions.directory import Unit, day_phrase, intervals_on, local
+from actions.directory import Unit, day_phrase, hours_are_fact, intervals_on, local
 from actions.schemas import DAYS
 
 #: Working hours of the unit's opening time within which a case is answered.
@@ -50,6 +52,13 @@ def expected_response_by(unit: Unit, at: datetime, hours: float = RESPONSE_HOURS
     if counted.opening_hours is not DEFAULT_HOURS:
         return expected_response_by(replace(unit, opening_hours=None), at, hours)
     return now + timedelta(days=3)  # pragma: no cover - DEFAULT_HOURS always has working days
+
+
+def promised_response_by(unit: Unit, at: datetime) -> datetime | None:
+    """The reply deadline the user may be promised, or None (outside body, or hours not sourced)."""
+    if not unit.handles_cases or not hours_are_fact(unit, at):
+        return None
+    return expected_response_by(unit, at)
 
 
 def deadline_phrase(moment: datetime, at: datetime) -> str:

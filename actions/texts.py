@@ -20,6 +20,10 @@ TOPIC_TITLES: dict[str, str] = {
     "networks_events": "Netzwerke und Veranstaltungen",
     "data_protection": "Datenschutz",
     "smart_city": "Smart City und offene Daten",
+    "insolvency_restructuring": "Insolvenz und Sanierung",
+    "cyber_incident": "Cyberangriff und IT-Notfall",
+    "energy_costs": "Energiekosten",
+    "document_management": "Digitale Dokumente und E-Akte",
 }
 
 #: "… wenden Sie sich <phrase> an …"
@@ -29,7 +33,7 @@ TOPIC_PHRASES: dict[str, str] = {
     "short_time_work_allowance": "bei Fragen zum Kurzarbeitergeld",
     "emergency_aid": "für Soforthilfen",
     "loans_liquidity": "bei Krediten und Liquiditätsfragen",
-    "tax_relief": "bei Gewerbe- und Grundsteuer",
+    "tax_relief": "bei Steuerfragen",
     "business_operations_rules": "bei Fragen zu Auflagen für Ihren Betrieb",
     "appointment_booking": "für Termine",
     "business_registration": "für die Gewerbeanmeldung",
@@ -40,6 +44,10 @@ TOPIC_PHRASES: dict[str, str] = {
     "networks_events": "bei Netzwerken und Veranstaltungen",
     "data_protection": "beim Datenschutz",
     "smart_city": "bei Smart-City-Themen",
+    "insolvency_restructuring": "bei drohender Insolvenz",
+    "cyber_incident": "nach einem Cyberangriff",
+    "energy_costs": "bei Fragen zu Energiekosten",
+    "document_management": "bei digitalen Dokumenten",
 }
 
 #: "Als <phrase> wenden Sie sich …"
@@ -61,16 +69,20 @@ INDUSTRY_PHRASES: dict[str, str] = {
 UNIT_ADDRESSEES: dict[str, str] = {
     "employment_agency": "die Agentur für Arbeit",
     "business_development": "die Wirtschaftsförderung der Stadt",
-    "tax_office": "die Stadtkämmerei (Steueramt)",
-    "citizen_services": "den Bürgerservice",
-    "trade_office": "das Gewerbeamt",
-    "health_office": "das Gesundheitsamt",
-    "accounts_payable": "den Rechnungseingang der Stadt",
-    "digital_office": "das Digitalbüro der Stadt",
-    "data_protection_officer": "die Datenschutzbeauftragte der Stadt",
-    "startup_centres": "die Gründungszentren",
+    "tax_office": "die Steuerverwaltung der Stadt (Fachbereich Finanzen)",
+    "state_tax_office": "das Finanzamt",
+    "citizen_services": "die Bürgerdienste der Stadt",
+    "trade_office": "die Gewerbestelle der Stadt (Fachbereich Sicherheit und Ordnung)",
+    "health_office": "das Gesundheitsamt der Stadt",
+    "accounts_payable": "den Zentralen Rechnungseingang der Stadt",
+    "digital_office": "den Fachbereich Informationstechnologie der Stadt",
+    "data_protection_officer": "den Datenschutzbeauftragten der Stadt",
+    "startup_centres": "die Mannheimer Gründungszentren (NEXT MANNHEIM)",
     "chamber_of_commerce": "die IHK Rhein-Neckar",
     "chamber_of_crafts": "die Handwerkskammer",
+    "police_cybercrime": "die Zentrale Ansprechstelle Cybercrime der Polizei",
+    "cyber_first_aid": "die Cyber-Ersthilfe BW",
+    "data_protection_authority": "die Landesdatenschutzbehörde (LfDI)",
 }
 
 #: Topics offered when the bot does not know what the user wants.
@@ -86,7 +98,12 @@ WEEKDAYS_DE: tuple[str, ...] = (
     "Sonntag",
 )
 
-UNVERIFIED_NOTE = "Kontaktdaten noch nicht bestätigt – bitte auf der Website prüfen."
+ASK_TAX_TYPE = "Bitte wählen Sie die Steuer, dann nenne ich Ihnen die zuständige Stelle:"
+TAX_TYPE_BUTTONS = (
+    {"title": "Gewerbe- oder Grundsteuer", "payload": '/tax_relief{"tax_type": "municipal"}'},
+    {"title": "Einkommen-, Körperschaft-, Umsatzsteuer", "payload": '/tax_relief{"tax_type": "state"}'},
+)
+OLD_SOURCE_NOTE = "Einige Angaben stammen von einer älteren Seite – bitte auf der verlinkten Seite prüfen."
 NEXT_STEP_QUESTION = "Wie kann ich Ihnen weiterhelfen?"
 NOTED = "Danke, das habe ich notiert."
 ASK_TOPIC = "Danke für Ihre Angaben! Zu welchem Thema haben Sie eine Frage?"
@@ -98,6 +115,11 @@ GIVE_UP = (
 HANDOFF = (
     "Gern verbinde ich Sie mit einer Person: Sie können sich direkt an {addressee} wenden – "
     "oder ich nehme Ihr Anliegen auf, dann meldet man sich bei Ihnen."
+)
+#: Handoff for an outside body: the city's coordinating office takes the request and forwards it.
+HANDOFF_FORWARD = (
+    "Gern: Sie können sich direkt an {addressee} wenden. Oder ich nehme Ihr Anliegen auf – "
+    "{coordinator} leitet es weiter."
 )
 
 # --- escalation (contact form, case, live chat) ----------------------------------------------
@@ -145,6 +167,10 @@ ASK_CONSENT = (
     "Darf sich {addressee} mit diesen Angaben bei Ihnen melden? "
     "Ihre Angaben werden nur für diese Anfrage verwendet."
 )
+ASK_CONSENT_FORWARD = (
+    "Darf {coordinator} diese Angaben an {addressee} weitergeben, damit man sich bei Ihnen meldet? "
+    "Ihre Angaben werden nur für diese Anfrage verwendet."
+)
 
 #: Hints after an answer the form cannot use (the question follows again).
 INVALID_NAME = "Das habe ich nicht als Namen verstanden."
@@ -173,6 +199,22 @@ CASE_QUEUED = (
     "Vielen Dank! Ihre Anfrage hat die Nummer {case_number}. Sie ist gespeichert und wird an {addressee} "
     "weitergegeben; man meldet sich {channel}{when} bei Ihnen."
 )
+#: Cases for offices that work them in the staff console, but without sourced hours: no date is promised.
+CASE_CREATED_NO_DATE = (
+    "Vielen Dank! Ihre Anfrage hat die Nummer {case_number}. Ich habe sie an {addressee} weitergegeben; "
+    "man meldet sich {channel}so bald wie möglich bei Ihnen."
+)
+CASE_QUEUED_NO_DATE = (
+    "Vielen Dank! Ihre Anfrage hat die Nummer {case_number}. Sie ist gespeichert und wird an {addressee} "
+    "weitergegeben; man meldet sich {channel}so bald wie möglich bei Ihnen."
+)
+#: Cases about an outside body (Agentur für Arbeit, Kammern, Finanzamt …): the city coordinates, promises nothing
+#: on the outside body's behalf.
+CASE_FORWARDED = (
+    "Vielen Dank! Ihre Anfrage hat die Nummer {case_number}. {coordinator} nimmt sie entgegen und leitet sie "
+    "an {outside} weiter. Die Antwort kommt {from_outside}, nach den dortigen Abläufen; "
+    "eine Frist kann ich Ihnen dafür nicht zusagen."
+)
 CASE_NOT_SAVED = (
     "Entschuldigung, ich konnte Ihre Anfrage gerade nicht speichern. "
     "Bitte wenden Sie sich direkt an {addressee}."
@@ -198,17 +240,39 @@ HANDBACK = (
 UNIT_FROM: dict[str, str] = {
     "employment_agency": "von der Agentur für Arbeit",
     "business_development": "von der Wirtschaftsförderung",
-    "tax_office": "von der Stadtkämmerei",
-    "citizen_services": "vom Bürgerservice",
-    "trade_office": "vom Gewerbeamt",
+    "tax_office": "von der Steuerverwaltung der Stadt",
+    "state_tax_office": "vom Finanzamt",
+    "citizen_services": "von den Bürgerdiensten",
+    "trade_office": "von der Gewerbestelle der Stadt",
     "health_office": "vom Gesundheitsamt",
-    "accounts_payable": "vom Rechnungseingang der Stadt",
-    "digital_office": "vom Digitalbüro der Stadt",
+    "accounts_payable": "vom Zentralen Rechnungseingang der Stadt",
+    "digital_office": "vom Fachbereich Informationstechnologie der Stadt",
     "data_protection_officer": "vom Datenschutz der Stadt",
-    "startup_centres": "von den Gründungszentren",
+    "startup_centres": "von den Mannheimer Gründungszentren",
     "chamber_of_commerce": "von der IHK Rhein-Neckar",
     "chamber_of_crafts": "von der Handwerkskammer",
+    "police_cybercrime": "von der Polizei",
+    "cyber_first_aid": "von der Cyber-Ersthilfe BW",
+    "data_protection_authority": "von der Landesdatenschutzbehörde",
 }
+
+
+#: "<nominative> nimmt sie entgegen" (capitalised at the start of a sentence); fallback: the unit's name.
+UNIT_NOMINATIVES: dict[str, str] = {
+    **{uid: phrase[0].upper() + phrase[1:] for uid, phrase in UNIT_ADDRESSEES.items()
+       if phrase.startswith(("die ", "das "))},
+    "accounts_payable": "Der Zentrale Rechnungseingang der Stadt",
+    "digital_office": "Der Fachbereich Informationstechnologie der Stadt",
+    "data_protection_officer": "Der Datenschutzbeauftragte der Stadt",
+}
+
+
+def nominative(unit_id: str, name: str, *, sentence_start: bool = True) -> str:
+    """'Die Handwerkskammer' at the start of a sentence, 'die Handwerkskammer' inside one; else the name."""
+    phrase = UNIT_NOMINATIVES.get(unit_id, name)
+    if not sentence_start and phrase.startswith(("Die ", "Das ", "Der ")):
+        return phrase[0].lower() + phrase[1:]
+    return phrase
 
 
 def addressee(unit_id: str, name: str) -> str:
