@@ -20,6 +20,10 @@ TOPICAL_INTENTS: tuple[str, ...] = (
     "networks_events",
     "data_protection",
     "smart_city",
+    "insolvency_restructuring",
+    "cyber_incident",
+    "energy_costs",
+    "document_management",
 )
 
 #: Intents without a topic of their own: routed by the slot ``current_topic``.
@@ -59,6 +63,18 @@ INDUSTRIES: tuple[str, ...] = (
 )
 
 
+#: Normalised values of the ``tax_type`` entity, by who levies the tax: the city (Gewerbe-, Grundsteuer) or
+#: the state's Finanzamt (income, corporate, turnover and wage tax).
+TAX_TYPES: dict[str, str] = {
+    "gewerbesteuer": "municipal",
+    "grundsteuer": "municipal",
+    "einkommensteuer": "state",
+    "koerperschaftsteuer": "state",
+    "umsatzsteuer": "state",
+    "lohnsteuer": "state",
+}
+
+
 def is_topical(intent: str | None) -> bool:
-    """True for the 16 topical intents."""
+    """True for the topical intents."""
     return intent in TOPICAL_INTENTS

@@ -13,6 +13,7 @@ from actions.datafile import DATA_DIR, DataFileError, EntryNamer, check_schema, 
 from actions.directory import CONTACTS_FILE, load_directory
 from actions.intents import TOPIC_DEPENDENT_INTENTS, TOPICAL_INTENTS
 from actions.schemas import ROUTING_SCHEMA
+from actions.taxes import scope_of, slot_values
 
 ROUTING_FILE = DATA_DIR / "routing.yml"
 
@@ -28,6 +29,7 @@ class Rule:
     district: frozenset[str] | None = None
     employees_min: int | None = None
     employees_max: int | None = None
+    tax: frozenset[str] | None = None
 
     @property
     def unconditional(self) -> bool:
@@ -35,6 +37,7 @@ class Rule:
             self.industry is None
             and self.district is None
             and (self.employees_min is None and self.employees_max is None)
+            and self.tax is None
         )
 
     def matches(self, slots: Mapping[str, Any]) -> bool:
@@ -42,6 +45,8 @@ class Rule:
         if self.industry is not None and _norm(slots.get("industry")) not in self.industry:
             return False
         if self.district is not None and _norm(slots.get("district")) not in self.district:
+            return False
+        if self.tax is not None and scope_of(slot_values(slots.get("tax_type"))) not in self.tax:
             return False
         if self.employees_min is not None or self.employees_max is not None:
             count = parse_employees(slots.get("employees"))
@@ -147,6 +152,7 @@ def _build(path: Path, data: Any, unit_ids: set[str]) -> RoutingTable:
                 district=frozenset(d.casefold() for d in when["district"]) if "district" in when else None,
                 employees_min=when.get("employees_min"),
                 employees_max=when.get("employees_max"),
+                tax=frozenset(when["tax"]) if "tax" in when else None,
             )
         )
     return RoutingTable(
@@ -158,8 +164,18 @@ def _build(path: Path, data: Any, unit_ids: set[str]) -> RoutingTable:
 
 @lru_cache(maxsize=16)
 def _load_cached(path: Path, _mtime: int, contacts: Path, _contacts_mtime: int) -> RoutingTable:
-    unit_ids = set(load_directory(contacts).units)
-    return _build(path, read_yaml(path), unit_ids)
+    directory = load_directory(contacts)
+    data = read_yaml(path)
+    table = _build(path, data, set(directory.units))
+    if not directory.get(table.default_unit).handles_cases:
+        raise DataFileError(
+            path,
+            f"'{table.default_unit}' does not work cases in the staff console (handles_cases: false in "
+            f"{contacts.name}); the default unit receives and forwards the cases of outside bodies",
+            field="default_unit",
+            line=line_of(data, ("default_unit",)),
+        )
+    return table
 
 
 def load_routing(path: Path | str | None = None, contacts_path: Path | str | None = None) -> RoutingTable:
