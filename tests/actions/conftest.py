@@ -18,8 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
 DATA_FILES = ("contacts.yml", "routing.yml", "answers.yml")
 
-#: Tuesday, 24.11.2026, 10:00 in Mannheim: every unit in data/contacts.yml is open.
-OPEN_TIME = datetime(2026, 11, 24, 10, 0, tzinfo=berlin())
+#: Tuesday, 15.12.2026, 10:00 in Mannheim: a working day, a week after the content research of 08.12.2026
+#: (no source lies in the future), inside the hours of tests/actions/synthetic.py (WIFOE_HOURS: open until
+#: 12:00; WEEKDAY_HOURS: until 18:00). It says nothing about data/contacts.yml: most of its units have no
+#: sourced hours, so their cards show no open/closed status at all.
+OPEN_TIME = datetime(2026, 12, 15, 10, 0, tzinfo=berlin())
 
 
 @pytest.fixture
@@ -93,6 +96,7 @@ def build_tracker(
         "phone": None,
         "person_name": None,
         "company_name": None,
+        "tax_type": None,
         "current_topic": None,
         "misunderstandings": 0.0,
         **dict.fromkeys(ESCALATION_SLOTS),
@@ -115,6 +119,27 @@ def build_tracker(
         active_loop=active_loop or {},
         latest_action_name="action_listen",
     )
+
+
+@pytest.fixture
+def synthetic_contacts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Path]:
+    """Make the actions read a synthetic contacts.yml (tests/actions/synthetic.py) instead of data/'s.
+
+    ``use({"business_development": {"opening_hours": WIFOE_HOURS}})`` writes it (every value sourced) and
+    points actions.directory / actions.routing at it; routing.yml and answers.yml stay the real ones.
+    """
+    from actions import directory, routing
+    from tests.actions.synthetic import write_contacts
+
+    def use(changes: dict[str, dict[str, Any]] | None = None) -> Path:
+        folder = tmp_path / "synthetic"
+        folder.mkdir(exist_ok=True)
+        path = write_contacts(folder / "contacts.yml", changes)
+        monkeypatch.setattr(directory, "CONTACTS_FILE", path)
+        monkeypatch.setattr(routing, "CONTACTS_FILE", path)
+        return path
+
+    return use
 
 
 @pytest.fixture

@@ -14,10 +14,12 @@ from actions.cases import (
     contact_channel,
     is_case_number,
     new_case_number,
+    receiving_unit,
 )
-from actions.directory import load_directory
-from actions.routing import load_routing
+from actions.directory import Directory, load_directory
+from actions.routing import ROUTING_FILE, RoutingTable, load_routing
 from tests.actions.conftest import OPEN_TIME
+from tests.actions.synthetic import WIFOE_HOURS, write_contacts
 
 CONTRACT_KEYS = {
     "case_number", "session_id", "unit", "secondary_units", "topic", "priority", "trigger", "urgent_signals",
@@ -48,19 +50,34 @@ def test_not_case_numbers(value: Any) -> None:
     assert not is_case_number(value)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def knowledge(tmp_path_factory: pytest.TempPathFactory) -> tuple[Directory, RoutingTable]:
+    """Synthetic contacts (the Wirtschaftsförderung with sourced hours), the real routing table."""
+    contacts = write_contacts(
+        tmp_path_factory.mktemp("cases") / "contacts.yml",
+        {"business_development": {"opening_hours": WIFOE_HOURS}},
+    )
+    KNOWLEDGE[:] = [load_directory(contacts), load_routing(ROUTING_FILE, contacts)]
+    return KNOWLEDGE[0], KNOWLEDGE[1]
+
+
+KNOWLEDGE: list[Any] = []
+
+
 def build(slots: dict[str, Any]) -> dict[str, Any]:
     base = {
         "contact_email": "anna@mueller-bau.de",
         "contact_consent": True,
         "case_description": "Hilfe bitte, dringend",
     }
+    directory, routing = KNOWLEDGE
     return case_from_slots(
         {**base, **slots},
         case_number="KL-7H3K-Q9PX",
         session_id="widget-session-1",
         at=OPEN_TIME,
-        directory=load_directory(),
-        routing=load_routing(),
+        directory=directory,
+        routing=routing,
     )
 
 
@@ -78,18 +95,62 @@ def test_case_has_exactly_the_contract_fields() -> None:
         "preferred_channel": "email",
         "consent": True,
     }
-    assert case["created_at"] == "2026-11-24T10:00:00+01:00"
-    assert case["expected_response_by"] == "2026-11-25T11:00:00+01:00"
+    assert case["created_at"] == "2026-12-15T10:00:00+01:00"
+    assert case["expected_response_by"] == "2026-12-16T11:00:00+01:00"  # Tue 10:00 + 8 h of WIFOE_HOURS
     json.dumps(case)  # plain JSON
 
 
 def test_unit_follows_the_current_topic_and_company_details() -> None:
-    case = build({"current_topic": "emergency_aid", "industry": "handwerk"})
+    case = build({"current_topic": "e_invoicing"})
     assert (case["unit"], case["secondary_units"], case["topic"]) == (
-        "chamber_of_crafts",
-        ["business_development"],
-        "emergency_aid",
+        "accounts_payable",
+        ["digital_office"],
+        "e_invoicing",
     )
+    case = build({"current_topic": "tax_relief", "tax_type": "grundsteuer"})
+    assert (case["unit"], case["secondary_units"]) == ("tax_office", ["business_development"])
+
+
+@pytest.mark.parametrize(
+    ("slots", "secondary"),
+    [
+        ({"current_topic": "emergency_aid", "industry": "handwerk"}, ["chamber_of_crafts"]),
+        ({"current_topic": "emergency_aid"}, ["chamber_of_commerce"]),
+        ({"current_topic": "short_time_work_allowance"}, ["employment_agency"]),
+        ({"current_topic": "tax_relief", "tax_type": "umsatzsteuer"}, ["state_tax_office"]),
+        (
+            {"current_topic": "cyber_incident"},
+            ["police_cybercrime", "cyber_first_aid", "data_protection_authority"],
+        ),
+    ],
+)
+def test_cases_of_outside_bodies_go_to_the_default_unit_which_forwards_them(
+    slots: dict[str, Any], secondary: list[str]
+) -> None:
+    case = build(slots)
+    # the Wirtschaftsförderung receives the case; the outside body comes first among the other units
+    assert (case["unit"], case["secondary_units"], case["topic"]) == (
+        "business_development",
+        secondary,
+        slots["current_topic"],
+    )
+    # the deadline in the staff console is the Wirtschaftsförderung's own (it forwards the case); the user
+    # is promised no date on the outside body's behalf (test_escalation_actions.py)
+    assert case["expected_response_by"] == "2026-12-16T11:00:00+01:00"
+
+
+def test_city_office_without_sourced_hours_gets_no_deadline() -> None:
+    case = build({"current_topic": "data_protection"})  # synthetic data_protection_officer: no hours
+    assert (case["unit"], case["expected_response_by"]) == ("data_protection_officer", None)
+
+
+def test_receiving_unit() -> None:
+    directory, routing = KNOWLEDGE
+    assert receiving_unit(directory, routing, "tax_office").id == "tax_office"
+    for outside in ("chamber_of_crafts", "state_tax_office", "police_cybercrime", "employment_agency"):
+        assert (
+            receiving_unit(directory, routing, outside).id == routing.default_unit == "business_development"
+        )
 
 
 def test_without_topic_the_case_goes_to_business_development() -> None:

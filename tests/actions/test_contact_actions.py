@@ -10,7 +10,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import clock
+from actions.cards import status_text
 from actions.contact import ActionContactCard, ActionHumanHandoff
+from actions.directory import load_directory
 from actions.fallback import ActionClarify, likely_topics
 from actions.intents import TOPICAL_INTENTS
 from actions.routing import route
@@ -18,9 +21,11 @@ from actions.texts import (
     CALLBACK_BUTTON,
     CALLBACK_OFFER,
     ESCALATION_INTRO,
+    HANDOFF,
+    HANDOFF_FORWARD,
     STARTER_TOPICS,
     TOPIC_TITLES,
-    UNVERIFIED_NOTE,
+    addressee,
 )
 from actions.topics import ActionAnswerTopic
 
@@ -50,9 +55,11 @@ async def test_contact_card_follows_current_topic(topic: str, make_tracker: Call
         ActionContactCard(), make_tracker("contact_request", {"current_topic": topic})
     )
     unit_id = route(topic, {}).primary
+    unit = load_directory().get(unit_id)
     assert len(messages) == 2
-    assert messages[0]["text"].startswith(f"Für „{TOPIC_TITLES[topic]}“ ist zuständig:")
-    assert UNVERIFIED_NOTE in messages[0]["text"]
+    assert messages[0]["text"] == (
+        f"Für „{TOPIC_TITLES[topic]}“ ist zuständig: {unit.name}. {status_text(unit, clock.now())}"
+    )
     card = card_of(messages)
     assert (card["topic"], card["unit"]["id"]) == (topic, unit_id)
     assert events == [SlotSet("misunderstandings", 0)]
@@ -65,31 +72,60 @@ async def test_contact_request_after_emergency_aid(make_tracker: Callable[..., T
     messages, _ = await run(ActionContactCard(), make_tracker("contact_request", slots))
     card = card_of(messages)
     assert (card["topic"], card["unit"]["id"]) == ("emergency_aid", "chamber_of_commerce")
-    assert "IHK Rhein-Neckar" in messages[0]["text"]
+    assert load_directory().get("chamber_of_commerce").name in messages[0]["text"]
 
 
 async def test_contact_card_without_topic(make_tracker: Callable[..., Tracker]) -> None:
     messages, _ = await run(ActionContactCard(), make_tracker("contact_request"))
     assert messages[0]["text"].startswith(
-        "Ihre erste Anlaufstelle ist: Wirtschaftsförderung der Stadt Mannheim."
+        f"Ihre erste Anlaufstelle ist: {load_directory().get('business_development').name}."
     )
     card = card_of(messages)
     assert (card["topic"], card["unit"]["id"]) == ("contact_request", "business_development")
 
 
 @pytest.mark.parametrize(
-    ("slots", "topic", "unit_id"),
+    ("slots", "topic", "unit_id", "lead"),
     [
-        ({}, "human_handoff", "business_development"),
-        ({"current_topic": "short_time_work_allowance"}, "short_time_work_allowance", "employment_agency"),
-        ({"current_topic": "emergency_aid", "industry": "handwerk"}, "emergency_aid", "chamber_of_crafts"),
+        (
+            {},
+            "human_handoff",
+            "business_development",
+            HANDOFF.format(addressee="die Wirtschaftsförderung der Stadt"),
+        ),
+        (
+            {"current_topic": "tax_relief", "tax_type": "grundsteuer"},
+            "tax_relief",
+            "tax_office",
+            HANDOFF.format(addressee=addressee("tax_office", "")),
+        ),
+        # outside bodies: the user may turn to them directly, or the Wirtschaftsförderung forwards the request
+        (
+            {"current_topic": "short_time_work_allowance"},
+            "short_time_work_allowance",
+            "employment_agency",
+            "Gern: Sie können sich direkt an die Agentur für Arbeit wenden. Oder ich nehme Ihr Anliegen auf – ",
+        ),
+        (
+            {"current_topic": "emergency_aid", "industry": "handwerk"},
+            "emergency_aid",
+            "chamber_of_crafts",
+            "Gern: Sie können sich direkt an die Handwerkskammer wenden. Oder ich nehme Ihr Anliegen auf – ",
+        ),
     ],
 )
 async def test_human_handoff(
-    slots: dict[str, Any], topic: str, unit_id: str, make_tracker: Callable[..., Tracker]
+    slots: dict[str, Any], topic: str, unit_id: str, lead: str, make_tracker: Callable[..., Tracker]
 ) -> None:
     messages, events = await run(ActionHumanHandoff(), make_tracker("human_handoff", slots))
-    assert messages[0]["text"].startswith("Gern verbinde ich Sie mit einer Person:")
+    unit = load_directory().get(unit_id)
+    status = status_text(unit, clock.now())
+    if unit.handles_cases:
+        assert messages[0]["text"] == f"{lead} {status}"
+    else:  # … the Wirtschaftsförderung takes the request and forwards it
+        assert messages[0]["text"].startswith(lead)
+        assert messages[0]["text"].endswith(f"Wirtschaftsförderung der Stadt leitet es weiter. {status}")
+        assert HANDOFF_FORWARD.endswith("{coordinator} leitet es weiter.")
     card = card_of(messages)
     assert (card["topic"], card["unit"]["id"]) == (topic, unit_id)
     # after the card: the contact form starts (its first question comes from the form itself)
@@ -97,6 +133,15 @@ async def test_human_handoff(
     assert events[0] == SlotSet("misunderstandings", 0)
     assert events[-1] == ActiveLoop("escalation_form")
     assert SlotSet("case_trigger", "human_handoff") in events
+
+
+async def test_handoff_to_an_outside_body_wording(make_tracker: Callable[..., Tracker]) -> None:
+    tracker = make_tracker("human_handoff", {"current_topic": "short_time_work_allowance"})
+    messages, _ = await run(ActionHumanHandoff(), tracker)
+    assert messages[0]["text"].startswith(
+        "Gern: Sie können sich direkt an die Agentur für Arbeit wenden. Oder ich nehme Ihr Anliegen auf – "
+        "die Wirtschaftsförderung der Stadt leitet es weiter."
+    )
 
 
 # --- action_clarify ----------------------------------------------------------------------

@@ -27,6 +27,7 @@ from actions.fallback import ActionClarify
 from actions.handover import ActionHandback, ActionLiveChatRequest
 from actions.outbox import Outbox
 from actions.texts import (
+    ASK_TAX_TYPE,
     CALLBACK_OFFER,
     ESCALATION_INTRO,
     HANDBACK,
@@ -35,9 +36,15 @@ from actions.texts import (
     LIVE_CHAT_OFFER,
     URGENT_BUTTONS,
     URGENT_OFFER,
+    addressee,
 )
 from actions.topics import ActionAnswerTopic
 from tests.actions.conftest import INTERNAL_TOKEN, FakeWebApp, build_tracker, free_port
+from tests.actions.synthetic import WIFOE_HOURS
+
+#: The Wirtschaftsförderung with hours stated on a cited page (Mo-Do 8-12, 13-16, Fr 8-12): a date may be
+#: promised. The other units of the synthetic directory have no hours.
+WIFOE_WITH_HOURS = {"business_development": {"opening_hours": WIFOE_HOURS}}
 
 pytestmark = pytest.mark.usefixtures("fixed_now")
 
@@ -77,8 +84,9 @@ def submit_tracker(**slots: Any) -> Tracker:
 
 
 async def test_submit_delivers_and_tells_number_and_deadline(
-    webapp: FakeWebApp, escalation_env: Callable[[str], Path]
+    webapp: FakeWebApp, escalation_env: Callable[[str], Path], synthetic_contacts: Callable[..., Path]
 ) -> None:
+    synthetic_contacts(WIFOE_WITH_HOURS)
     outbox_path = escalation_env(webapp.url)
     messages, events = await run(ActionSubmitCase(), submit_tracker(current_topic="loans_liquidity"))
     text = messages[0]["text"]
@@ -99,7 +107,7 @@ async def test_submit_delivers_and_tells_number_and_deadline(
         ["chamber_of_commerce"],
     )
     assert case["contact"]["email"] == "anna@mueller-bau.de" and case["contact"]["consent"] is True
-    assert case["expected_response_by"] == "2026-11-25T11:00:00+01:00"
+    assert case["expected_response_by"] == "2026-12-16T11:00:00+01:00"
     # persisted first, acknowledged afterwards
     entry = await Outbox(outbox_path).get(number)
     assert entry is not None and entry.status == "delivered"
@@ -110,8 +118,12 @@ async def test_submit_delivers_and_tells_number_and_deadline(
 
 
 async def test_live_chat_offer_only_when_open_and_staff_online(
-    webapp: FakeWebApp, escalation_env: Callable[[str], Path], fixed_now: Callable[[datetime], None]
+    webapp: FakeWebApp,
+    escalation_env: Callable[[str], Path],
+    fixed_now: Callable[[datetime], None],
+    synthetic_contacts: Callable[..., Path],
 ) -> None:
+    synthetic_contacts(WIFOE_WITH_HOURS)
     escalation_env(webapp.url)
     webapp.staff_online = 2
     messages, _ = await run(ActionSubmitCase(), submit_tracker())
@@ -131,18 +143,19 @@ async def test_live_chat_offer_only_when_open_and_staff_online(
     messages, _ = await run(ActionSubmitCase(), submit_tracker())
     assert len(messages) == 1
 
-    fixed_now(datetime(2026, 11, 27, 12, 30, tzinfo=berlin()))  # Friday afternoon: closed
+    fixed_now(datetime(2026, 12, 18, 12, 30, tzinfo=berlin()))  # Friday afternoon: closed
     webapp.availability_status = 200
     before = len(webapp.requests)
     messages, _ = await run(ActionSubmitCase(), submit_tracker())
     assert len(messages) == 1
-    assert "am Dienstag, 01.12., bis 09:00 Uhr" in messages[0]["text"]
+    assert "am Dienstag, 22.12., bis 09:00 Uhr" in messages[0]["text"]
     assert [r["path"] for r in webapp.requests[before:]] == ["/internal/v1/cases"]  # no availability asked
 
 
 async def test_web_app_down_case_kept_user_gets_number_then_retry_loop_delivers(
-    escalation_env: Callable[[str], Path],
+    escalation_env: Callable[[str], Path], synthetic_contacts: Callable[..., Path]
 ) -> None:
+    synthetic_contacts(WIFOE_WITH_HOURS)
     port = free_port()
     outbox_path = escalation_env(f"http://127.0.0.1:{port}")  # nothing listens here yet
     started = time.monotonic()
@@ -242,6 +255,109 @@ async def test_urgent_case_goes_out_with_high_priority(
     assert (case["priority"], case["trigger"], case["urgent_signals"]) == ("high", "urgent", ["wages"])
 
 
+# --- what the user is promised: a date only where it can be kept (docs/content.md) ------------------------
+
+
+async def test_case_about_an_outside_body_is_forwarded_without_a_date(
+    webapp: FakeWebApp, escalation_env: Callable[[str], Path], synthetic_contacts: Callable[..., Path]
+) -> None:
+    synthetic_contacts(
+        WIFOE_WITH_HOURS
+    )  # even with the Wirtschaftsförderung's hours: no date for the chamber
+    escalation_env(webapp.url)
+    webapp.staff_online = 2
+    messages, events = await run(
+        ActionSubmitCase(), submit_tracker(current_topic="emergency_aid", industry="handwerk")
+    )
+    number = number_in(messages[0]["text"])
+    assert messages[0]["text"] == (
+        f"Vielen Dank! Ihre Anfrage hat die Nummer {number}. Die Wirtschaftsförderung der Stadt nimmt sie "
+        "entgegen und leitet sie an die Handwerkskammer weiter. Die Antwort kommt von der Handwerkskammer, nach "
+        "den dortigen Abläufen; eine Frist kann ich Ihnen dafür nicht zusagen."
+    )
+    assert "spätestens" not in messages[0]["text"] and "so bald wie möglich" not in messages[0]["text"]
+    case = webapp.posted_cases()[0]["json"]
+    assert (case["unit"], case["secondary_units"]) == ("business_development", ["chamber_of_crafts"])
+    assert slots_of(events)["case_unit"] == "business_development"  # who takes a live chat
+    assert messages[-1]["text"] == LIVE_CHAT_OFFER  # the receiving office is open and staffed
+    assert webapp.requests[-1]["path"] == "/internal/v1/units/business_development/availability"
+
+
+async def test_case_about_an_outside_body_in_the_outbox(
+    escalation_env: Callable[[str], Path], synthetic_contacts: Callable[..., Path]
+) -> None:
+    synthetic_contacts()
+    outbox_path = escalation_env("off")
+    messages, _ = await run(
+        ActionSubmitCase(), submit_tracker(current_topic="tax_relief", tax_type="umsatzsteuer")
+    )
+    text = messages[0]["text"]
+    assert "nimmt sie entgegen und leitet sie an das Finanzamt weiter" in text
+    assert "eine Frist kann ich Ihnen dafür nicht zusagen" in text
+    entry = await Outbox(outbox_path).get(number_in(text))
+    assert entry is not None and entry.payload["unit"] == "business_development"
+    assert entry.payload["secondary_units"] == ["state_tax_office"]
+
+
+async def test_case_forwarded_to_a_plural_body_is_grammatical(
+    escalation_env: Callable[[str], Path], synthetic_contacts: Callable[..., Path]
+) -> None:
+    synthetic_contacts()
+    escalation_env("off")
+    messages, _ = await run(ActionSubmitCase(), submit_tracker(current_topic="startup_support"))
+    text = messages[0]["text"]
+    assert "leitet sie an die Mannheimer Gründungszentren (NEXT MANNHEIM) weiter" in text
+    assert "Die Antwort kommt von den Mannheimer Gründungszentren, nach den dortigen Abläufen" in text
+
+
+async def test_city_office_without_sourced_hours_promises_no_date(
+    webapp: FakeWebApp, escalation_env: Callable[[str], Path], synthetic_contacts: Callable[..., Path]
+) -> None:
+    synthetic_contacts()  # the Wirtschaftsförderung works cases, but no page states its hours
+    escalation_env(webapp.url)
+    messages, events = await run(ActionSubmitCase(), submit_tracker(current_topic="loans_liquidity"))
+    number = number_in(messages[0]["text"])
+    assert messages[0]["text"] == (
+        f"Vielen Dank! Ihre Anfrage hat die Nummer {number}. Ich habe sie an die Wirtschaftsförderung der Stadt "
+        "weitergegeben; man meldet sich per E-Mail so bald wie möglich bei Ihnen."
+    )
+    case = webapp.posted_cases()[0]["json"]
+    assert (case["unit"], case["expected_response_by"]) == ("business_development", None)
+    assert slots_of(events)["case_number"] == number
+
+
+async def test_city_office_without_sourced_hours_queued_case(
+    escalation_env: Callable[[str], Path], synthetic_contacts: Callable[..., Path]
+) -> None:
+    synthetic_contacts()
+    outbox_path = escalation_env("off")
+    messages, _ = await run(
+        ActionSubmitCase(), submit_tracker(contact_phone="+49621123456", preferred_channel="phone")
+    )
+    text = messages[0]["text"]
+    number = number_in(text)
+    assert text == (
+        f"Vielen Dank! Ihre Anfrage hat die Nummer {number}. Sie ist gespeichert und wird an die "
+        "Wirtschaftsförderung der Stadt weitergegeben; man meldet sich telefonisch so bald wie möglich bei Ihnen."
+    )
+    entry = await Outbox(outbox_path).get(number)
+    assert entry is not None and entry.payload["expected_response_by"] is None
+
+
+async def test_hours_from_an_old_page_promise_no_date(
+    webapp: FakeWebApp, escalation_env: Callable[[str], Path], synthetic_contacts: Callable[..., Path]
+) -> None:
+    from datetime import date
+
+    synthetic_contacts(
+        {"business_development": {"opening_hours": WIFOE_HOURS, "as_of": {"opening_hours": date(2019, 1, 1)}}}
+    )
+    escalation_env(webapp.url)
+    messages, _ = await run(ActionSubmitCase(), submit_tracker())
+    assert "so bald wie möglich" in messages[0]["text"] and "spätestens" not in messages[0]["text"]
+    assert webapp.posted_cases()[0]["json"]["expected_response_by"] is None
+
+
 # --- live chat ---------------------------------------------------------------------------------
 
 
@@ -256,11 +372,15 @@ async def test_live_chat_after_a_delivered_case(
     webapp: FakeWebApp, escalation_env: Callable[[str], Path]
 ) -> None:
     escalation_env(webapp.url)
-    number = await submitted(webapp)
-    tracker = build_tracker("live_chat_request", {"case_number": number, "case_unit": "chamber_of_crafts"})
+    messages, submit_events = await run(ActionSubmitCase(), submit_tracker(current_topic="e_invoicing"))
+    number = number_in(messages[0]["text"])
+    slots = slots_of(submit_events)
+    assert slots["case_unit"] == "accounts_payable"  # a city office that works its own cases
+    tracker = build_tracker("live_chat_request", {"case_number": number, "case_unit": slots["case_unit"]})
     messages, events = await run(ActionLiveChatRequest(), tracker)
     assert messages[0]["text"] == (
-        f"Einen Moment bitte: Eine Person von der Handwerkskammer übernimmt gleich diesen Chat (Anfrage {number})."
+        f"Einen Moment bitte: Eine Person vom Zentralen Rechnungseingang der Stadt übernimmt gleich diesen Chat "
+        f"(Anfrage {number})."
     )
     assert events == []
     live = webapp.requests[-1]
@@ -341,7 +461,7 @@ async def test_human_handoff_starts_the_form_with_known_data() -> None:
     tracker = build_tracker("human_handoff", {"current_topic": "tax_relief", "phone": "0621 123456"})
     messages, events = await run(ActionHumanHandoff(), tracker)
     assert messages[0]["text"].startswith(
-        "Gern verbinde ich Sie mit einer Person: Sie können sich direkt an die Stadtkämmerei"
+        f"Gern verbinde ich Sie mit einer Person: Sie können sich direkt an {addressee('tax_office', '')} wenden"
     )
     assert messages[1]["custom"]["unit"]["id"] == "tax_office"
     assert messages[2]["text"] == ESCALATION_INTRO
@@ -403,11 +523,48 @@ async def test_urgency_without_a_topic() -> None:
 
 async def test_understood_topic_clears_the_misunderstanding_trigger() -> None:
     _, events = await run(
-        ActionAnswerTopic(), build_tracker("tax_relief", {"case_trigger": "misunderstanding"})
+        ActionAnswerTopic(), build_tracker("emergency_aid", {"case_trigger": "misunderstanding"})
     )
     assert events[-1] == SlotSet("case_trigger", None)
-    _, events = await run(ActionAnswerTopic(), build_tracker("tax_relief", {"case_trigger": "urgent"}))
+    _, events = await run(ActionAnswerTopic(), build_tracker("emergency_aid", {"case_trigger": "urgent"}))
     assert SlotSet("case_trigger", None) not in events
+    _, events = await run(
+        ActionAnswerTopic(),
+        build_tracker("tax_relief", {"case_trigger": "misunderstanding"}, text="Gewerbesteuer stunden?"),
+    )
+    assert events[-1] == SlotSet("case_trigger", None)
+
+
+async def test_tax_relief_ask_back_still_offers_a_person_when_urgent() -> None:
+    tracker = build_tracker(
+        "tax_relief",
+        {"case_trigger": "misunderstanding"},
+        text="Wir sind pleite und können die Steuern nicht mehr zahlen.",
+    )
+    messages, events = await run(ActionAnswerTopic(), tracker)
+    assert messages[1]["text"] == ASK_TAX_TYPE  # which tax? …
+    assert messages[-1]["text"] == URGENT_OFFER  # … and a person, as after every other answer
+    assert SlotSet("case_priority", "high") in events
+
+
+async def test_insolvency_topic_is_urgent_in_itself() -> None:
+    tracker = build_tracker(
+        "insolvency_restructuring", {"urgent_signals": ["wages"]}, text="Was ist ein StaRUG-Verfahren?"
+    )
+    messages, events = await run(ActionAnswerTopic(), tracker)
+    assert messages[-1]["text"] == URGENT_OFFER and messages[-1]["buttons"] == URGENT_BUTTONS
+    assert SlotSet("case_trigger", "urgent") in events
+    assert SlotSet("urgent_signals", ["wages", "insolvency"]) in events
+    # inside the form: no second offer, but the priority rises
+    tracker = build_tracker(
+        "insolvency_restructuring",
+        text="Was ist ein StaRUG-Verfahren?",
+        active_loop={"name": "escalation_form", "validate": True, "rejected": True},
+    )
+    messages, events = await run(ActionAnswerTopic(), tracker)
+    assert all(m["text"] != URGENT_OFFER for m in messages)
+    assert SlotSet("case_priority", "high") in events
+    assert SlotSet("urgent_signals", ["insolvency"]) in events
 
 
 async def test_clarify_offers_a_person_when_urgent() -> None:

@@ -48,6 +48,7 @@ from actions.texts import (
     PHONE_NOTED_INSTEAD,
     SKIP_BUTTON,
     YES_NO_BUTTONS,
+    addressee,
 )
 from tests.actions.conftest import build_tracker, slot_event, user_event
 
@@ -518,16 +519,32 @@ async def test_questions() -> None:
     with_email = await ask(ActionAskContactPhone(), contact_email="a@b.de")
     assert (with_email["text"], with_email["buttons"]) == (ASK_PHONE_OPTIONAL, [SKIP_BUTTON])
     assert (await ask(ActionAskPreferredChannel()))["buttons"] == CHANNEL_BUTTONS
-    consent = await ask(ActionAskContactConsent(), current_topic="tax_relief")
-    assert consent["text"] == ASK_CONSENT.format(addressee="die Stadtkämmerei (Steueramt)")
+    consent = await ask(ActionAskContactConsent(), current_topic="tax_relief", tax_type="gewerbesteuer")
+    assert consent["text"] == ASK_CONSENT.format(addressee=addressee("tax_office", ""))
     assert consent["buttons"] == YES_NO_BUTTONS
     summary = await ask(ActionAskContactConsent(), contact_name="Anna Schmidt", contact_email="anna@x.de")
     assert summary["text"] == (
         "Ihre Angaben: Anna Schmidt, anna@x.de.\n"
         + ASK_CONSENT.format(addressee="die Wirtschaftsförderung der Stadt")
     )
+    # an outside body: the Wirtschaftsförderung asks to pass the details on
+    forward = await ask(ActionAskContactConsent(), current_topic="emergency_aid", industry="handwerk")
+    assert forward["text"].startswith("Darf ") and forward["text"].endswith(
+        " diese Angaben an die Handwerkskammer weitergeben, damit man sich bei Ihnen meldet? "
+        "Ihre Angaben werden nur für diese Anfrage verwendet."
+    )
+    assert "Wirtschaftsförderung der Stadt" in forward["text"]
+    assert forward["buttons"] == YES_NO_BUTTONS
     assert SKIP_BUTTON["payload"] == "/deny"
     assert [b["payload"] for b in YES_NO_BUTTONS] == ["/affirm", "/deny"]
+
+
+async def test_forward_consent_question_wording() -> None:
+    forward = await ask(ActionAskContactConsent(), current_topic="short_time_work_allowance")
+    assert forward["text"] == (
+        "Darf die Wirtschaftsförderung der Stadt diese Angaben an die Agentur für Arbeit weitergeben, damit man "
+        "sich bei Ihnen meldet? Ihre Angaben werden nur für diese Anfrage verwendet."
+    )
 
 
 def test_ask_action_names_match_the_form() -> None:

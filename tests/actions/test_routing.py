@@ -21,8 +21,18 @@ EXPECTED: dict[str, tuple[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...
         ("business_development", ("chamber_of_commerce",)),
         ("business_development", ("chamber_of_crafts",)),
     ),
-    "tax_relief": (("tax_office", ("business_development",)),) * 2,
+    # no tax named: the city's tax office first, the Finanzamt next to it (the bot asks back which tax)
+    "tax_relief": (("tax_office", ("state_tax_office",)),) * 2,
     "business_operations_rules": (("health_office", ("trade_office",)),) * 2,
+    "insolvency_restructuring": (
+        ("chamber_of_commerce", ("business_development",)),
+        ("chamber_of_crafts", ("business_development",)),
+    ),
+    "cyber_incident": (("police_cybercrime", ("cyber_first_aid", "data_protection_authority")),) * 2,
+    "energy_costs": (
+        ("business_development", ("chamber_of_commerce",)),
+        ("business_development", ("chamber_of_crafts",)),
+    ),
     "appointment_booking": (("citizen_services", ("trade_office",)),) * 2,
     "business_registration": (
         ("trade_office", ("chamber_of_commerce",)),
@@ -41,6 +51,7 @@ EXPECTED: dict[str, tuple[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...
     "networks_events": (("business_development", ("chamber_of_commerce",)),) * 2,
     "data_protection": (("data_protection_officer", ()),) * 2,
     "smart_city": (("digital_office", ("business_development",)),) * 2,
+    "document_management": (("digital_office", ("citizen_services",)),) * 2,
 }
 
 
@@ -74,11 +85,57 @@ def test_every_rule_is_reachable_and_units_exist() -> None:
     table = load_routing()
     units = load_directory().units
     assert table.default_unit == "business_development"
+    assert units[table.default_unit].handles_cases  # it receives the cases of outside bodies
     for rule in table.rules:
         assert rule.primary in units
         assert all(unit in units for unit in rule.secondary)
-        slots = {"industry": sorted(rule.industry)[0]} if rule.industry else {}
+        slots: dict[str, object] = {"industry": sorted(rule.industry)[0]} if rule.industry else {}
+        if rule.tax:
+            slots["tax_type"] = sorted(rule.tax)[0]
         assert route(rule.intent, slots).primary == rule.primary
+
+
+# --- tax_relief: the tax decides the office (city: Gewerbe-, Grundsteuer; Finanzamt: the rest) ---------
+
+
+@pytest.mark.parametrize(
+    ("tax_type", "primary", "secondary"),
+    [
+        ("municipal", "tax_office", ("business_development",)),
+        ("gewerbesteuer", "tax_office", ("business_development",)),
+        ("Grundsteuer", "tax_office", ("business_development",)),
+        ("state", "state_tax_office", ("business_development",)),
+        ("umsatzsteuer", "state_tax_office", ("business_development",)),
+        ("einkommensteuer", "state_tax_office", ("business_development",)),
+        ("koerperschaftsteuer", "state_tax_office", ("business_development",)),
+        ("lohnsteuer", "state_tax_office", ("business_development",)),
+        (["gewerbesteuer", "umsatzsteuer"], "tax_office", ("state_tax_office",)),  # both: the general route
+        ("both", "tax_office", ("state_tax_office",)),
+        ("kirchensteuer", "tax_office", ("state_tax_office",)),  # unknown: the general route
+        (None, "tax_office", ("state_tax_office",)),
+    ],
+)
+def test_tax_relief_by_tax_type(tax_type: object, primary: str, secondary: tuple[str, ...]) -> None:
+    assert route("tax_relief", {"tax_type": tax_type}) == Route(primary, secondary, "tax_relief")
+    # the handoff and the contact card follow the same office
+    slots = {"current_topic": "tax_relief", "tax_type": tax_type}
+    assert route("human_handoff", slots) == Route(primary, secondary, "tax_relief")
+
+
+def test_tax_condition_applies_to_tax_relief_only() -> None:
+    assert route("emergency_aid", {"tax_type": "state"}).primary == "chamber_of_commerce"
+
+
+def test_unknown_tax_scope_in_routing(data_copy: Path) -> None:
+    from actions.datafile import DataFileError
+
+    routing = data_copy / "routing.yml"
+    text = routing.read_text(encoding="utf-8")
+    routing.write_text(text.replace("when: {tax: [state]}", "when: {tax: [federal]}", 1), encoding="utf-8")
+    with pytest.raises(DataFileError, match="municipal, state or both") as caught:
+        load_routing(routing, data_copy / "contacts.yml")
+    assert caught.value.field == "when.tax[0]"
+    assert caught.value.line == text[: text.index("when: {tax: [state]}")].count("\n") + 1
 
 
 @pytest.mark.parametrize("intent", ["contact_request", "human_handoff"])
