@@ -49,6 +49,7 @@ class Report:
     per_intent: dict[str, dict[str, float]] = field(default_factory=dict)
     errors: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    routed_right: float | None = None  # topical messages whose predicted intent leads to the expected office
 
     def to_json(self) -> dict:
         return self.__dict__
@@ -71,12 +72,22 @@ def quiet_rasa() -> None:
     logging.getLogger("rasa").setLevel(logging.WARNING)
 
 
-async def predict(model: Path, examples: list[tuple[str, str]]) -> list[Prediction]:
+_AGENTS: dict[str, object] = {}
+
+
+def load_agent(model: Path):  # noqa: ANN201 - rasa.core.agent.Agent, imported lazily
+    """The model loaded once per process (two sets are evaluated with one load)."""
     from rasa.core.agent import Agent
 
     quiet_rasa()
+    key = str(model.resolve())
+    if key not in _AGENTS:
+        _AGENTS[key] = Agent.load(str(model))
+    return _AGENTS[key]
 
-    agent = Agent.load(str(model))
+
+async def predict(model: Path, examples: list[tuple[str, str]]) -> list[Prediction]:
+    agent = load_agent(model)
     out = []
     for text, expected in examples:
         parsed = await agent.parse_message(text)
@@ -107,7 +118,27 @@ def score(preds: list[Prediction], model_name: str, seconds: float = 0.0) -> Rep
         per_intent=per_intent,
         errors=[p.__dict__ for p in preds if p.predicted != p.expected],
         seconds=seconds,
+        routed_right=routed_share(preds),
     )
+
+
+def routed_share(preds: list[Prediction]) -> float | None:
+    """Share of topical messages for which the bot's intent (after the fallback) routes to the office the
+    expected intent routes to (data/routing.yml without company details): a wrong sub-topic of Kurzarbeit
+    still reaches the Agentur für Arbeit; a fallback reaches nobody."""
+    sys.path.insert(0, str(ROOT))
+    from actions.intents import is_topical
+    from actions.routing import load_routing
+
+    table = load_routing()
+    topical = [p for p in preds if is_topical(p.expected)]
+    if not topical:
+        return None
+    right = sum(
+        is_topical(p.with_fallback) and table.route(p.with_fallback, {}).primary == table.route(p.expected, {}).primary
+        for p in topical
+    )
+    return right / len(topical)
 
 
 def confusion_png(preds: list[Prediction], path: Path) -> None:
@@ -155,6 +186,8 @@ def print_report(report: Report) -> None:
     print(f"  accuracy            {report.accuracy:.3f}")
     print(f"  macro-F1            {report.macro_f1:.3f}")
     print(f"  with fallback: accuracy {report.accuracy_with_fallback:.3f}, fallback rate {report.fallback_rate:.3f}")
+    if report.routed_right is not None:
+        print(f"  topical messages routed to the right office: {report.routed_right:.3f}")
     print(f"\n  {'intent':32} {'prec':>6} {'rec':>6} {'f1':>6} {'n':>4}")
     for name, m in sorted(report.per_intent.items(), key=lambda kv: kv[1]["f1"]):
         print(f"  {name:32} {m['precision']:6.2f} {m['recall']:6.2f} {m['f1']:6.2f} {m['support']:4d}")
@@ -164,15 +197,45 @@ def print_report(report: Report) -> None:
             print(f"    [{e['expected']} → {e['predicted']} {e['confidence']:.2f}] {e['text']}")
 
 
+def print_side_by_side(reports: dict[str, Report]) -> None:
+    names = list(reports)
+    print("\n" + " " * 34 + "".join(f"{name:>14}" for name in names))
+    rows = [("messages", lambda r: f"{r.n}"), ("accuracy", lambda r: f"{r.accuracy:.3f}"),
+            ("macro-F1", lambda r: f"{r.macro_f1:.3f}"), ("fallback rate", lambda r: f"{r.fallback_rate:.3f}"),
+            ("routed to the right office", lambda r: "–" if r.routed_right is None else f"{r.routed_right:.3f}")]
+    for label, value in rows:
+        print(f"  {label:32}" + "".join(f"{value(reports[n]):>14}" for n in names))
+    intents = sorted({i for r in reports.values() for i in r.per_intent})
+    print(f"\n  {'F1 per intent':32}" + "".join(f"{n:>14}" for n in names))
+    for intent in intents:
+        cells = "".join(
+            f"{reports[n].per_intent[intent]['f1']:>14.2f}" if intent in reports[n].per_intent else f"{'–':>14}"
+            for n in names
+        )
+        print(f"  {intent:32}{cells}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Evaluate the NLU model on the held-out test set")
+    parser = argparse.ArgumentParser(description="Evaluate the NLU model on the held-out test set and the "
+                                                 "real-question development set, side by side")
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "krisenlotse.tar.gz")
     parser.add_argument("--testset", type=Path, default=ROOT / "tests" / "nlu" / "testset.yml")
+    parser.add_argument("--realworld", type=Path, default=ROOT / "tests" / "nlu" / "realworld.yml",
+                        help="real-question set (adapted from public questions); 'none' to skip")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "results" / "nlu")
     args = parser.parse_args(argv)
-    report = evaluate(args.model, args.testset, args.out)
-    print_report(report)
-    print(f"\n  confusion matrix: {args.out / 'confusion_matrix.png'}")
+    sets = {"testset": args.testset}
+    if str(args.realworld) != "none" and args.realworld.exists():
+        sets["realworld"] = args.realworld
+    reports = {}
+    for name, path in sets.items():
+        out = args.out if name == "testset" else args.out / name
+        reports[name] = evaluate(args.model, path, out)
+        print(f"\n=== {name} ({path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}) ===")
+        print_report(reports[name])
+        print(f"\n  confusion matrix: {out / 'confusion_matrix.png'}")
+    if len(reports) > 1:
+        print_side_by_side(reports)
     return 0
 
 
