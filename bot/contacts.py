@@ -12,8 +12,8 @@ import yaml
 log = logging.getLogger(__name__)
 
 UNIT_ID = "business_development"
-CARD_FIELDS = ("name", "description", "phone", "email", "web", "address", "opening_hours", "languages",
-               "verified", "note")
+# Opening hours are left out: the web app does not know public holidays, so it shows no open/closed status.
+CARD_FIELDS = ("name", "description", "phone", "email", "web", "address", "languages", "note")
 
 # Used only when data/contacts.yml is missing: no invented phone numbers or addresses, just the city's site.
 FALLBACK_UNIT: dict[str, Any] = {
@@ -23,9 +23,7 @@ FALLBACK_UNIT: dict[str, Any] = {
     "email": None,
     "web": "https://www.mannheim.de",
     "address": None,
-    "opening_hours": None,
     "languages": ["de"],
-    "verified": False,
     "note": "Die aktuellen Kontaktdaten finden Sie auf der Website der Stadt.",
 }
 
@@ -57,12 +55,17 @@ def contact_card(path: Path) -> dict[str, Any]:
     for key in ("name", "web"):
         if not isinstance(unit.get(key), str) or not unit[key].strip():
             raise ContactsError(f"{path}: entry '{UNIT_ID}': field '{key}' must be a non-empty text")
-    return _card({key: unit.get(key) for key in CARD_FIELDS if key in unit})
+    card = {key: unit.get(key) for key in CARD_FIELDS if key in unit}
+    sources = unit.get("sources") if isinstance(unit.get("sources"), dict) else {}
+    retrieved = sorted(str(src.get("retrieved")) for src in sources.values() if isinstance(src, dict))
+    card["checked"] = retrieved[0] if retrieved else None
+    return _card(card)
 
 
 def _card(unit: dict[str, Any]) -> dict[str, Any]:
     # open_now stays None: the web app does not compute office hours (holidays live in actions/).
-    return {"type": "contact_card", "topic": None, "unit": {"id": UNIT_ID, **unit, "open_now": None}}
+    return {"type": "contact_card", "topic": None,
+            "unit": {"id": UNIT_ID, "opening_hours": None, **unit, "open_now": None}}
 
 
 def unit_names(path: Path) -> dict[str, str]:

@@ -121,6 +121,8 @@ def _render(request: web.Request, template: str) -> web.Response:
         widget_css=base + str(router["widget_css"].url_for()),
         privacy_url=str(router["privacy"].url_for()),
         demo_url=str(router["index"].url_for()),
+        retention_days=request.app[CONFIG].retention_days,
+        case_retention_days=request.app[CONFIG].case_retention_days,
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 

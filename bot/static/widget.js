@@ -354,6 +354,8 @@
     el('p', null, 'Damit der Chat Ihre Fragen beantworten kann, speichert die Stadt Ihre Nachrichten, ' +
       'Ihre Bewertungen der Antworten und die Adresse der Seite, auf der Sie chatten – für 90 Tage. ' +
       'Sie können das Gespräch jederzeit selbst löschen. Es werden keine Dienste Dritter eingebunden.'),
+    el('p', null, 'Bitten Sie um Rückmeldung, nimmt der Chat dazu Name, Firma, E-Mail oder Telefon und Ihr ' +
+      'Anliegen auf. Das erhält nur die zuständige Stelle der Stadt – eine andere Stelle nur, wenn Sie zustimmen.'),
     el('p', null, 'Bitte geben Sie keine sensiblen Daten ein, etwa Gesundheitsdaten oder Kontonummern.'),
     el('p', null, append(el('a.kl-link', { href: CFG.privacyUrl, target: '_blank', rel: 'noopener' },
       'Datenschutzhinweise lesen'), srOnly(' (öffnet neues Fenster)'))),
@@ -485,17 +487,23 @@
     });
   }
 
-  function notGiven() {
-    return el('span.kl-missing', null, 'nicht hinterlegt');
+  var FIELD_LABELS = { name: 'Name', phone: 'Telefon', email: 'E-Mail', web: 'Website', address: 'Adresse',
+    opening_hours: 'Sprechzeiten', note: 'Hinweis' };
+
+  function germanDate(iso) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso || ''));
+    return m ? m[3] + '.' + m[2] + '.' + m[1] : null;
   }
 
+  /** Contact card: only values a cited page gives; no open/closed badge unless sourced hours say so. */
   function contactCard(custom, date) {
     var u = custom.unit && typeof custom.unit === 'object' ? custom.unit : custom;
     var name = String(u.name || u.unit_name || u.title || 'Zuständige Stelle');
     var unitId = String(u.id || u.unit_id || custom.unit_id || '');
     var hours = u.opening_hours || null;
-    var openNow = typeof u.open_now === 'boolean' ? u.open_now : null;
-    if (date && Date.now() - date.getTime() > STALE_CARD_MS && hours) openNow = isOpenNow(hours);
+    var hoursAreFact = typeof u.open_now === 'boolean';
+    var openNow = hoursAreFact ? u.open_now : null;
+    if (hoursAreFact && date && Date.now() - date.getTime() > STALE_CARD_MS && hours) openNow = isOpenNow(hours);
 
     var card = el('article.kl-card', { 'data-unit-id': unitId || null, 'aria-labelledby': null });
     var titleId = 'kl-card-' + uuid().slice(0, 8);
@@ -505,7 +513,7 @@
     if (openNow !== null) {
       card.appendChild(el('p.kl-badge.' + (openNow ? 'kl-badge--open' : 'kl-badge--closed'), null, [
         el('span.kl-badge__icon', { 'aria-hidden': 'true' }, openNow ? '✓' : '✕'),
-        openNow ? 'Jetzt geöffnet' : 'Derzeit geschlossen',
+        openNow ? 'Jetzt erreichbar' : 'Derzeit nicht erreichbar',
       ]));
     }
     if (u.description) card.appendChild(el('p.kl-card__desc', null, String(u.description)));
@@ -516,28 +524,31 @@
       dl.appendChild(el('dd', null, value));
     }
     var phone = u.phone ? String(u.phone) : null;
-    fact('Telefon', phone ? el('a.kl-link', { href: 'tel:' + phone.replace(/[^\d+]/g, '') }, phone) : notGiven());
+    if (phone) fact('Telefon', el('a.kl-link', { href: 'tel:' + phone.replace(/[^\d+]/g, '') }, phone));
     var email = u.email ? String(u.email) : null;
     var mail = email && safeUrl('mailto:' + email, ['mailto:']);
-    fact('E-Mail', mail ? el('a.kl-link', { href: mail }, email) : notGiven());
-    fact('Adresse', u.address ? String(u.address) : notGiven());
+    if (mail) fact('E-Mail', el('a.kl-link', { href: mail }, email));
+    if (u.address) fact('Adresse', String(u.address));
     var web = safeUrl(u.web || u.url || '', ['http:', 'https:']);
     if (web) {
       var label = new URL(web).hostname.replace(/^www\./, '') + new URL(web).pathname.replace(/\/$/, '');
       fact('Website', linkNode(label.length > 48 ? label.slice(0, 45) + '…' : label, web));
-    } else {
-      fact('Website', notGiven());
     }
     if (Array.isArray(u.languages) && u.languages.length > 1) {
       fact('Sprachen', u.languages.map(function (c) { return LANGUAGES[c] || String(c).toUpperCase(); }).join(', '));
     }
     card.appendChild(dl);
+    if (!phone && !mail) {
+      card.appendChild(el('p.kl-note', null, 'Telefon und E-Mail finden Sie auf der Seite der Stelle.'));
+    }
 
     var hoursBox = el('div.kl-hours');
     var hoursId = 'kl-hours-' + uuid().slice(0, 8);
-    hoursBox.appendChild(el('h4.kl-hours__title', { id: hoursId }, 'Öffnungszeiten'));
+    hoursBox.appendChild(el('h4.kl-hours__title', { id: hoursId }, String(u.hours_note || 'Sprechzeiten')));
     if (!hours) {
-      hoursBox.appendChild(el('p', null, notGiven()));
+      hoursBox.appendChild(el('p', null, web
+        ? ['Bitte auf der ', linkNode('Seite der Stelle', web), ' prüfen.']
+        : 'Bitte auf der Seite der Stelle prüfen.'));
     } else {
       var today = berlinNow().day;
       var table = el('table.kl-hours__table', { 'aria-labelledby': hoursId });
@@ -558,10 +569,15 @@
     }
     card.appendChild(hoursBox);
     if (u.note) card.appendChild(el('p.kl-note', null, String(u.note)));
-    if (u.verified === false) {
-      card.appendChild(el('p.kl-note', null, 'Angaben noch nicht bestätigt – bitte vorab auf der Website prüfen.'));
+    var old = Array.isArray(u.old_fields) ? u.old_fields.filter(function (f) { return FIELD_LABELS[f]; }) : [];
+    if (old.length) {
+      card.appendChild(el('p.kl-note.kl-note--old', null,
+        old.map(function (f) { return FIELD_LABELS[f]; }).join(', ') +
+        ': Angabe von einer älteren Seite – bitte auf der verlinkten Seite prüfen.'));
     }
-    return { node: card, summary: 'Kontakt: ' + name + (openNow === null ? '' : openNow ? ', jetzt geöffnet' : ', derzeit geschlossen') };
+    var checked = germanDate(u.checked);
+    if (checked) card.appendChild(el('p.kl-card__checked', null, 'Kontaktdaten geprüft am ' + checked));
+    return { node: card, summary: 'Kontakt: ' + name + (openNow === null ? '' : openNow ? ', jetzt erreichbar' : ', derzeit nicht erreichbar') };
   }
 
   function feedbackBar(messageId, initial) {

@@ -21,17 +21,22 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 HOURS = {"mon": [["08:00", "12:00"], ["13:00", "16:00"]], "tue": [], "wed": [["08:00", "12:00"]],
          "thu": [["08:00", "18:00"]], "fri": [["08:00", "12:00"]], "sat": [], "sun": []}
+# Sourced hours (open_now is a boolean), but no phone, e-mail or address on any cited page; one field from a
+# page older than three years.
 CARD_WITHOUT_CONTACTS = {
     "type": "contact_card", "topic": "tax_relief",
     "unit": {"id": "tax_office", "name": "Stadtkämmerei <Steueramt>", "description": "Gewerbesteuer",
              "phone": None, "email": None, "web": "https://www.mannheim.de/steuern", "address": None,
-             "opening_hours": HOURS, "languages": ["de"], "verified": False, "open_now": False},
+             "opening_hours": HOURS, "hours_note": "Sprechzeiten", "languages": ["de"], "open_now": False,
+             "checked": "2026-12-08", "old_fields": ["opening_hours"]},
 }
+# Contacts from cited pages, hours on none of them (open_now null): no badge, no hours table.
 CARD_WITHOUT_HOURS = {
     "type": "contact_card", "topic": None,
     "unit": {"id": "business_development", "name": "Wirtschaftsförderung", "phone": "0621 293-0",
-             "email": "wirtschaft@example.org", "web": "https://www.mannheim.de", "address": "E 5, 68159 Mannheim",
-             "opening_hours": None, "languages": ["de", "en", "tr"], "verified": True, "open_now": None},
+             "email": "wirtschaft@example.org", "web": "https://www.mannheim.de/wirtschaft",
+             "address": "E 5, 68159 Mannheim", "opening_hours": None, "languages": ["de", "en", "tr"],
+             "open_now": None, "checked": "2026-12-07", "old_fields": []},
 }
 HOSTILE_TEXT = (
     "**Fett** mit [Agentur](https://www.arbeitsagentur.de/) und [böse](javascript:window.__xss=1) "
@@ -115,9 +120,10 @@ def test_contact_cards_with_missing_data(bare_browsing) -> None:
 
     tax = widget.card("tax_office")
     expect(tax.get_by_role("heading", level=3)).to_have_text("Stadtkämmerei <Steueramt>")
-    expect(tax.locator(".kl-badge")).to_have_text(re.compile(r"Derzeit geschlossen"))
+    expect(tax.locator(".kl-badge")).to_have_text(re.compile(r"Derzeit nicht erreichbar"))
     facts = dict(zip(tax.locator("dt").all_inner_texts(), tax.locator("dd").all_inner_texts(), strict=True))
-    assert facts["Telefon"] == facts["E-Mail"] == facts["Adresse"] == "nicht hinterlegt", facts
+    assert "Telefon" not in facts and "E-Mail" not in facts and "Adresse" not in facts, facts
+    expect(tax).to_contain_text("Telefon und E-Mail finden Sie auf der Seite der Stelle.")
     expect(tax.get_by_role("link", name=re.compile(r"mannheim\.de\/steuern"))).to_have_attribute(
         "href", "https://www.mannheim.de/steuern")
     rows = [re.sub(r"\s+", " ", r).strip() for r in tax.locator("tr").all_inner_texts()]
@@ -125,14 +131,20 @@ def test_contact_cards_with_missing_data(bare_browsing) -> None:
     assert rows[1].startswith("Di") and rows[1].endswith("geschlossen"), rows
     assert [r[:2] for r in rows] == ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"]
     expect(tax.locator("abbr").first).to_have_attribute("title", "Montag")
-    expect(tax).to_contain_text("noch nicht bestätigt")
+    expect(tax.locator(".kl-hours__title")).to_have_text("Sprechzeiten")
+    expect(tax).to_contain_text("Sprechzeiten: Angabe von einer älteren Seite – bitte auf der verlinkten Seite prüfen.")
+    expect(tax.locator(".kl-card__checked")).to_have_text("Kontaktdaten geprüft am 08.12.2026")
 
     general = widget.card("business_development")
     expect(general.locator(".kl-badge")).to_have_count(0)  # open_now unknown: no badge rather than a guess
     expect(general.get_by_role("link", name="0621 293-0")).to_have_attribute("href", "tel:06212930")
     expect(general.get_by_role("link", name="wirtschaft@example.org")).to_have_attribute(
         "href", "mailto:wirtschaft@example.org")
-    expect(general.locator(".kl-hours")).to_contain_text("nicht hinterlegt")
+    expect(general.locator(".kl-hours table")).to_have_count(0)  # unsourced hours are never shown as fact
+    expect(general.locator(".kl-hours")).to_contain_text("Bitte auf der Seite der Stelle prüfen.")
+    expect(general.locator(".kl-hours").get_by_role("link", name=re.compile("Seite der Stelle"))).to_have_attribute(
+        "href", "https://www.mannheim.de/wirtschaft")
+    expect(general).not_to_contain_text("älteren Seite")
     expect(general).to_contain_text("Deutsch, Englisch, Türkisch")
     # one feedback bar for the whole answer, on its first text message
     expect(widget.bot_turns.last.locator(".kl-feedback")).to_have_count(1)

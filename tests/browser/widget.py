@@ -124,4 +124,4 @@ def bot_text(turn: Locator) -> str:
 
 
 QUESTION = "Wie beantrage ich Kurzarbeit für meine Mitarbeiter?"
-OPEN_OR_CLOSED = re.compile(r"^(✓\s*Jetzt geöffnet|✕\s*Derzeit geschlossen)$")
+OPEN_OR_CLOSED = re.compile(r"^(✓\s*Jetzt erreichbar|✕\s*Derzeit nicht erreichbar)$")
