@@ -170,3 +170,23 @@ def write_contacts(path: Path, changes: Mapping[str, Mapping[str, Any]] | None =
     units = {uid: unit_data(uid, **dict(changes.get(uid, {}))) for uid in dict.fromkeys(ids)}
     path.write_text(render_contacts(units), encoding="utf-8")
     return path
+
+#: Keys of a contact card's unit, in the order the actions send them (actions/cards.py build_card).
+CARD_KEY_ORDER: tuple[str, ...] = (
+    "id",
+    "name",
+    "description",
+    "phone",
+    "email",
+    "web",
+    "address",
+    "opening_hours",
+    "hours_note",
+    "open_now",
+    "languages",
+    "note",
+    "checked",
+    "old_fields",
+    "sources",
+)
+CARD_KEYS = set(CARD_KEY_ORDER)

@@ -29,6 +29,7 @@ from actions.schemas import SOURCED_UNIT_FIELDS
 from actions.sources import Source, is_page_url
 from actions.texts import OLD_SOURCE_NOTE
 from tests.actions.synthetic import (
+    CARD_KEY_ORDER,
     WEEKDAY_HOURS,
     WIFOE_HOURS,
     hours,
@@ -235,23 +236,7 @@ def test_card_payload_has_exactly_the_agreed_shape(wifoe: Unit) -> None:
 def test_card_keys_and_closed_status(wifoe: Unit) -> None:
     card = build_card("smart_city", wifoe, at(2026, 11, 28))
     assert list(card) == ["type", "topic", "unit"]
-    assert list(card["unit"]) == [
-        "id",
-        "name",
-        "description",
-        "phone",
-        "email",
-        "web",
-        "address",
-        "opening_hours",
-        "hours_note",
-        "open_now",
-        "languages",
-        "note",
-        "checked",
-        "old_fields",
-        "sources",
-    ]
+    assert tuple(card["unit"]) == CARD_KEY_ORDER
     assert card["unit"]["open_now"] is False  # Saturday
 
 

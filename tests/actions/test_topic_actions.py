@@ -29,27 +29,10 @@ from actions.texts import (
 )
 from actions.topics import ActionAnswerTopic, ActionReroute
 from tests.actions.conftest import slot_event, user_event
-from tests.actions.synthetic import WIFOE_HOURS
+from tests.actions.synthetic import CARD_KEYS, WIFOE_HOURS
 
 pytestmark = pytest.mark.usefixtures("fixed_now")
 
-CARD_KEYS = {
-    "id",
-    "name",
-    "description",
-    "phone",
-    "email",
-    "web",
-    "address",
-    "opening_hours",
-    "hours_note",
-    "open_now",
-    "languages",
-    "note",
-    "checked",
-    "old_fields",
-    "sources",
-}
 
 
 async def run(action: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
