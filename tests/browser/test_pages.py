@@ -36,10 +36,16 @@ def test_privacy_notice(bare_browsing, bare_web_app, axe) -> None:
     assert response is not None and response.status == 200
     main = page.locator("main")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Datenschutz")
-    for text in ("Ihre Nachrichten", "Bewertungen", "Adresse der Seite", "90 Tagen", "Gespräch löschen",
-                 "Datenschutzbeauftragte", "Art. 6 Abs. 1",
-                 "vom Betreiber einzutragen"):
+    for text in ("Ihre Nachrichten", "Bewertungen", "Adresse der Seite", "90 Tage nach der letzten Nachricht",
+                 "Gespräch löschen", "Art. 6 Abs. 1",
+                 # the real controller and data protection officer, from the city's published privacy pages
+                 "Stadt Mannheim, Rathaus E 5, 68159 Mannheim", "stadtverwaltung@mannheim.de",
+                 "Beauftragter für Datenschutz und Informationsfreiheit", "datenschutz@mannheim.de",
+                 # what the contact form collects, who gets it, for how long
+                 "Ihrer E-Mail-Adresse oder Telefonnummer", "Wirtschaftsförderung der Stadt Ihre Anfrage",
+                 "180 Tage nach ihrer Erledigung", "poststelle@lfdi.bwl.de"):
         expect(main).to_contain_text(text)
+    expect(main).not_to_contain_text("vom Betreiber einzutragen")  # no placeholder for what could be sourced
     expect(main).to_contain_text(re.compile(r"keine\s+Dienste\s+Dritter"))
     axe(page, "the privacy notice")
     bare_browsing.watch.assert_clean(bare_web_app.url)

@@ -141,7 +141,7 @@ def test_contact_cards_with_missing_data(bare_browsing) -> None:
     expect(general.get_by_role("link", name="wirtschaft@example.org")).to_have_attribute(
         "href", "mailto:wirtschaft@example.org")
     expect(general.locator(".kl-hours table")).to_have_count(0)  # unsourced hours are never shown as fact
-    expect(general.locator(".kl-hours")).to_contain_text("Bitte auf der Seite der Stelle prüfen.")
+    expect(general.locator(".kl-hours")).to_contain_text(re.compile(r"Bitte auf der\s+Seite der Stelle.*prüfen\."))
     expect(general.locator(".kl-hours").get_by_role("link", name=re.compile("Seite der Stelle"))).to_have_attribute(
         "href", "https://www.mannheim.de/wirtschaft")
     expect(general).not_to_contain_text("älteren Seite")
