@@ -14,6 +14,9 @@ from tools import stack
 pytestmark = pytest.mark.slow
 
 GATE_MACRO_F1 = 0.85
+#: Floor on the real-question development set (tests/nlu/realworld.yml): measured 0.915 on 2026-12-08
+#: (0.862 before the training data written against its errors); goal of issue 11: 0.93.
+GATE_REALWORLD_MACRO_F1 = 0.88
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +38,15 @@ def test_the_crisis_topics_added_in_december_2026_are_recognised(report: nlu_eva
     # Goal 0.85 (issue 10); measured 0.80-0.86 on 10 test messages each (one error moves F1 by ~0.05).
     # This floor keeps the new topics from sliding back while the NLU work of issue 11 continues.
     assert report.per_intent[intent]["f1"] >= 0.75, nlu_eval.print_report(report)
+
+
+def test_real_questions_stay_above_their_floor() -> None:
+    model = stack.latest_model()
+    if model is None:
+        skip_or_fail("no trained model (run `make train`)")
+    real = nlu_eval.evaluate(model, stack.ROOT / "tests" / "nlu" / "realworld.yml")
+    assert real.n >= 300
+    assert real.macro_f1 >= GATE_REALWORLD_MACRO_F1, nlu_eval.print_report(real)
 
 
 def test_every_intent_is_recognised_at_least_half_the_time(report: nlu_eval.Report) -> None:
