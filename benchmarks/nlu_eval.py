@@ -49,10 +49,11 @@ class Report:
     per_intent: dict[str, dict[str, float]] = field(default_factory=dict)
     errors: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    predictions: list[Prediction] = field(default_factory=list, repr=False)
     routed_right: float | None = None  # topical messages whose predicted intent leads to the expected office
 
     def to_json(self) -> dict:
-        return self.__dict__
+        return {k: v for k, v in self.__dict__.items() if k != "predictions"}
 
 
 def load_testset(path: Path) -> list[tuple[str, str]]:
@@ -118,6 +119,7 @@ def score(preds: list[Prediction], model_name: str, seconds: float = 0.0) -> Rep
         per_intent=per_intent,
         errors=[p.__dict__ for p in preds if p.predicted != p.expected],
         seconds=seconds,
+        predictions=preds,
         routed_right=routed_share(preds),
     )
 
@@ -197,6 +199,24 @@ def print_report(report: Report) -> None:
             print(f"    [{e['expected']} → {e['predicted']} {e['confidence']:.2f}] {e['text']}")
 
 
+def threshold_table(preds: list[Prediction], thresholds: list[float]) -> list[tuple[float, float, float, float]]:
+    """(threshold, right answers, wrong answers, ask-backs) as shares of all messages: below the threshold the
+    bot asks back (FallbackClassifier), at or above it answers the top intent."""
+    n = max(len(preds), 1)
+    rows = []
+    for t in thresholds:
+        answered = [p for p in preds if p.confidence >= t]
+        right = sum(p.predicted == p.expected for p in answered)
+        rows.append((t, right / n, (len(answered) - right) / n, (len(preds) - len(answered)) / n))
+    return rows
+
+
+def print_thresholds(name: str, preds: list[Prediction]) -> None:
+    print(f"\n  fallback threshold on {name}: share of messages answered right / answered wrong / asked back")
+    for t, right, wrong, ask in threshold_table(preds, [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7]):
+        print(f"    {t:4.2f}   right {right:5.3f}   wrong {wrong:5.3f}   ask back {ask:5.3f}")
+
+
 def print_side_by_side(reports: dict[str, Report]) -> None:
     names = list(reports)
     print("\n" + " " * 34 + "".join(f"{name:>14}" for name in names))
@@ -233,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         reports[name] = evaluate(args.model, path, out)
         print(f"\n=== {name} ({path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}) ===")
         print_report(reports[name])
+        print_thresholds(name, reports[name].predictions)
         print(f"\n  confusion matrix: {out / 'confusion_matrix.png'}")
     if len(reports) > 1:
         print_side_by_side(reports)
