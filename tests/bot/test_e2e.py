@@ -155,13 +155,13 @@ async def test_dead_action_server_gives_the_polite_message(live, rasa_stack) -> 
     rasa_stack.actions.stop()
     try:
         # action_answer_topic is a custom action: Rasa answers with nothing (or an error) without the server.
-        down = await (await send(live, sid, "/tax_relief")).json()
+        down = await (await send(live, sid, "/loans_liquidity")).json()
         assert down[0]["error"] == "rasa_unavailable"
         assert down[1]["custom"]["type"] == "contact_card"
         assert (await live.get("/readyz")).status == 503
     finally:
         await asyncio.to_thread(rasa_stack.restart_actions)
-    back = await (await send(live, sid, "/tax_relief")).json()
+    back = await (await send(live, sid, "/loans_liquidity")).json()
     assert back and not any("error" in m for m in back)
     assert any((m.get("custom") or {}).get("type") == "contact_card" for m in back)
     rows = await user_rows(live, sid)
