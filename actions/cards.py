@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from actions.directory import Unit, hours_are_fact, local, open_now, opening_phrase
+from actions.directory import Unit, local, open_now, opening_phrase
 from actions.texts import OLD_SOURCE_NOTE
 
 
@@ -30,7 +30,7 @@ def build_card(topic: str, unit: Unit, at: datetime) -> dict[str, Any]:
             "address": unit.address,
             "opening_hours": unit.hours_json(),
             "hours_note": unit.hours_note,
-            "open_now": open_now(unit, at) if hours_are_fact(unit, at) else None,
+            "open_now": open_now(unit, at),
             "languages": list(unit.languages),
             "note": unit.note,
             "checked": checked.isoformat() if checked else None,

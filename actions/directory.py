@@ -209,9 +209,16 @@ def intervals_on(unit: Unit, day: date) -> list[tuple[datetime, datetime]]:
     return result
 
 
+def hours_are_fact(unit: Unit, at: datetime) -> bool:
+    """True when a cited page, not older than OLD_PAGE_YEARS, states the unit's hours."""
+    source = unit.sources.get("opening_hours")
+    return unit.opening_hours is not None and source is not None and not source.is_old(local(at).date())
+
+
 def open_now(unit: Unit, at: datetime) -> bool | None:
-    """True if ``unit`` is open at ``at`` (start inclusive, end exclusive); None if hours are unknown."""
-    if unit.opening_hours is None:
+    """True if ``unit`` is open at ``at`` (start inclusive, end exclusive); None unless a cited page not older
+    than OLD_PAGE_YEARS states the hours (assumed or outdated hours never become "open"/"closed")."""
+    if not hours_are_fact(unit, at):
         return None
     now = local(at)
     return any(start <= now < end for start, end in intervals_on(unit, now.date()))
@@ -251,12 +258,6 @@ def day_phrase(moment: datetime, at: datetime, preposition: str) -> str:
 def when_phrase(moment: datetime, at: datetime) -> str:
     """'heute ab 13:00 Uhr', 'morgen ab 08:00 Uhr' or 'am Montag, 30.11., ab 08:00 Uhr'."""
     return day_phrase(moment, at, "ab")
-
-
-def hours_are_fact(unit: Unit, at: datetime) -> bool:
-    """True when a cited page, not older than OLD_PAGE_YEARS, states the unit's hours."""
-    source = unit.sources.get("opening_hours")
-    return unit.opening_hours is not None and source is not None and not source.is_old(local(at).date())
 
 
 CHECK_HOURS = "Sprech- und Telefonzeiten bitte auf der Seite der Stelle prüfen."

@@ -44,7 +44,7 @@ from actions.delivery import (
     WebAppClient,
     deliver_now,
 )
-from actions.directory import Unit, hours_are_fact, open_now
+from actions.directory import Unit, open_now
 from actions.outbox import DuplicateCase, Outbox, OutboxError
 from actions.redaction import mask_email, mask_phone
 from actions.replies import knowledge, latest_intent
@@ -511,8 +511,7 @@ class ActionSubmitCase(Action):
             mask_phone(payload["contact"]["phone"]),
             "delivered" if result.ok else "in the outbox",
         )
-        reachable = open_now(unit, at) if hours_are_fact(unit, at) else None  # None: hours unknown
-        if result.ok and reachable is not False:
+        if result.ok and open_now(unit, at) is not False:  # None: no sourced hours, ask who is online
             staff = await client.staff_online(unit.id)
             if staff:
                 dispatcher.utter_message(text=LIVE_CHAT_OFFER, buttons=[LIVE_CHAT_BUTTON])
