@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from actions.datafile import DATA_DIR, DataFileError, EntryNamer, check_schema, field_name, line_of, read_yaml
 from actions.schemas import ANSWERS_SCHEMA
-from actions.sources import Source, as_date, is_page_url
+from actions.sources import Source, as_date, source_from, source_problem
 
 ANSWERS_FILE = DATA_DIR / "answers.yml"
 
@@ -77,33 +77,18 @@ def site_name(url: str) -> str:
 
 
 def _sources(path: Path, data: Any, where: tuple[str | int, ...], raw: list[Any], entry: str) -> tuple[Source, ...]:
-    result = []
     for index, item in enumerate(raw):
-        dates = {}
-        for key in ("retrieved", "as_of"):
-            if key not in item:
-                continue
-            dates[key] = as_date(item[key])
-            if dates[key] is None:
-                raise DataFileError(
-                    path,
-                    f"{item[key]!r} is not a date (YYYY-MM-DD)",
-                    entry=entry,
-                    field=field_name((*where[2:], index, key)),
-                    line=line_of(data, (*where, index, key)),
-                )
-        if not is_page_url(str(item["url"])):
+        problem = source_problem(item)
+        if problem is not None:
+            key, message = problem
             raise DataFileError(
                 path,
-                "must be the URL of a specific page, not a domain root",
+                message,
                 entry=entry,
-                field=field_name((*where[2:], index, "url")),
-                line=line_of(data, (*where, index, "url")),
+                field=field_name((*where[2:], index, key)),
+                line=line_of(data, (*where, index, key)),
             )
-        result.append(
-            Source(url=str(item["url"]), retrieved=dates["retrieved"], as_of=dates.get("as_of"), title=item["title"])
-        )
-    return tuple(result)
+    return tuple(source_from(item) for item in raw)
 
 
 def _date(path: Path, data: Any, intent: str, raw: Mapping[str, Any], key: str) -> date:

@@ -22,7 +22,7 @@ from actions.datafile import (
 )
 from actions.holidays import holiday_name
 from actions.schemas import CONTACTS_SCHEMA, DAYS, SOURCED_UNIT_FIELDS
-from actions.sources import Source, as_date, is_page_url
+from actions.sources import Source, source_from, source_problem
 from actions.texts import WEEKDAYS_DE
 
 CONTACTS_FILE = DATA_DIR / "contacts.yml"
@@ -118,25 +118,13 @@ def _check_unit(path: Path, data: Any, unit_id: str, raw: Mapping[str, Any]) -> 
     for field, source in sources.items():
         if raw.get(field) in (None, ""):
             fail(f"source given for '{field}', which has no value", "sources", field)
-        for key in ("retrieved", "as_of"):
-            if key in source and as_date(source[key]) is None:
-                fail(f"{source[key]!r} is not a date (YYYY-MM-DD)", "sources", field, key)
-        if not is_page_url(str(source["url"])):
-            fail("must be the URL of a specific page, not a domain root", "sources", field, "url")
+        problem = source_problem(source)
+        if problem is not None:
+            fail(problem[1], "sources", field, problem[0])
 
 
 def _sources(raw: Mapping[str, Any]) -> Mapping[str, Source]:
-    result = {}
-    for field, source in (raw.get("sources") or {}).items():
-        retrieved = as_date(source["retrieved"])
-        assert retrieved is not None  # checked in _check_unit
-        result[field] = Source(
-            url=str(source["url"]),
-            retrieved=retrieved,
-            as_of=as_date(source["as_of"]) if "as_of" in source else None,
-            title=source.get("title"),
-        )
-    return MappingProxyType(result)
+    return MappingProxyType({field: source_from(src) for field, src in (raw.get("sources") or {}).items()})
 
 
 def _build(path: Path, data: Any) -> Directory:

@@ -7,6 +7,7 @@ the date it was read (``retrieved``); ``as_of`` is the date the page itself stat
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -70,3 +71,27 @@ class Source:
         if self.title:
             data["title"] = self.title
         return data
+
+
+def source_problem(raw: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(key, message) for the first thing wrong with a source entry of a data file, or None.
+
+    The schema has already checked the keys; this checks the dates and that the URL names a page."""
+    for key in ("retrieved", "as_of"):
+        if key in raw and as_date(raw[key]) is None:
+            return key, f"{raw[key]!r} is not a date (YYYY-MM-DD)"
+    if not is_page_url(str(raw["url"])):
+        return "url", "must be the URL of a specific page, not a domain root"
+    return None
+
+
+def source_from(raw: Mapping[str, Any]) -> Source:
+    """The Source of an entry that ``source_problem`` found no fault with."""
+    retrieved = as_date(raw["retrieved"])
+    assert retrieved is not None  # checked by source_problem
+    return Source(
+        url=str(raw["url"]),
+        retrieved=retrieved,
+        as_of=as_date(raw["as_of"]) if "as_of" in raw else None,
+        title=raw.get("title"),
+    )
